@@ -1,0 +1,5 @@
+"""Training for any shortcut architecture: LightningModule, DataModules, callbacks."""
+
+from lightning_modules._config import DataConfig, TrainConfig
+
+__all__ = ["DataConfig", "TrainConfig"]
