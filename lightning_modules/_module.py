@@ -1,0 +1,200 @@
+"""One LightningModule that trains any architecture of the search space.
+
+It takes the spec's canonical string and builds the network itself, and saves
+its hyperparameters, so a checkpoint describes itself:
+``ShortcutModule.load_from_checkpoint(path)`` rebuilds the same network.
+
+Speed: metrics are summed on the device inside each step and logged once per
+epoch. Calling `self.log` every step costs a Python-side metric collection per
+batch; on small data sets (digits: 12 steps per epoch, ~2 ms each) that would be
+a measurable share of a trial.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning.pytorch as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lightning_modules._config import TrainConfig
+from search_space import ArchitectureSpec, Backbone, build_model, resolve_arch
+
+
+class ShortcutModule(L.LightningModule):
+    """Trains `arch` for classification (cross-entropy) or regression (MSE).
+
+    Args:
+        arch: canonical string or paper name of the architecture.
+        input_shape: (C, H, W) or (features,) of one sample.
+        num_classes: outputs of the head (1 for regression).
+        task: "classification" or "regression".
+        train: a `TrainConfig` as a dict (plain data, so it lands in the checkpoint).
+    """
+
+    def __init__(
+        self,
+        arch: str,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        task: str = "classification",
+        train: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        spec = resolve_arch(arch)
+        self.save_hyperparameters(
+            {"arch": spec.to_str(), "input_shape": list(input_shape), "num_classes": num_classes,
+             "task": task, "train": TrainConfig(**(train or {})).to_dict()}
+        )  # fmt: skip
+        self.spec: ArchitectureSpec = spec
+        self.config = TrainConfig(**self.hparams["train"])
+        self.task = task
+        self.model = build_model(spec, input_shape, num_classes)
+        self.register_buffer("_sums", torch.zeros(2), persistent=False)  # loss sum, correct
+        self._count = 0  # samples behind _sums (a Python int: no device op per step)
+        self._channels_last = False
+
+    # -- forward ---------------------------------------------------------------------
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.model(x)
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.task == "regression":
+            return F.mse_loss(out, y.view_as(out))
+        return F.cross_entropy(out, y, label_smoothing=self.config.label_smoothing)
+
+    def on_fit_start(self) -> None:
+        self._channels_last = self._want_channels_last()
+        if self._channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
+    def _want_channels_last(self) -> bool:
+        """channels_last helps convolutions on CUDA GPUs (tensor cores); not on the CPU."""
+        if self.spec.backbone is not Backbone.CONV:
+            return False
+        if self.config.channels_last is not None:
+            return self.config.channels_last
+        return self.device.type == "cuda"
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = batch
+        out = self(x)
+        loss = self.loss(out, y)
+        with torch.no_grad():  # summed on the device: no host sync inside the epoch
+            self._sums[0] += loss.detach().float() * y.shape[0]
+            if self.task == "classification":
+                self._sums[1] += (out.argmax(1) == y).sum()
+        self._count += y.shape[0]
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], idx: int) -> torch.Tensor:
+        return self._step(batch)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], idx: int) -> None:
+        self._step(batch)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], idx: int) -> None:
+        self._step(batch)
+
+    def predict_step(self, batch: Any, idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self(x)
+
+    # -- epoch ends: one log call per metric per epoch ---------------------------------
+
+    def _reset(self) -> None:
+        self._sums.zero_()
+        self._count = 0
+
+    def on_train_epoch_start(self) -> None:
+        self._reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_start(self) -> None:
+        # Lightning validates before `on_train_epoch_end`: keep the train sums aside.
+        self._saved_train = (self._sums.clone(), self._count)
+        self._reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+        sums, self._count = self._saved_train
+        self._sums.copy_(sums)
+
+    def on_test_epoch_start(self) -> None:
+        self._reset()
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    def _log_epoch(self, stage: str) -> None:
+        local = torch.cat([self._sums, self._sums.new_tensor([float(self._count)])])
+        loss_sum, hits, count = (
+            float(v) for v in self.trainer.strategy.reduce(local, reduce_op="sum")
+        )
+        if count == 0:
+            return
+        metrics = {f"{stage}_loss": loss_sum / count}
+        if self.task == "classification":
+            metrics[f"{stage}_acc"] = hits / count
+        else:
+            metrics[f"{stage}_rmse"] = math.sqrt(loss_sum / count)
+        # Already reduced across ranks above, so no sync_dist (which would average again).
+        self.log_dict(metrics, prog_bar=stage != "train", sync_dist=False, rank_zero_only=False)
+
+    # -- optimisation ------------------------------------------------------------------
+
+    def configure_optimizers(self) -> Any:
+        cfg = self.config
+        optimizer: torch.optim.Optimizer
+        if cfg.optimizer == "sgd":
+            optimizer = torch.optim.SGD(
+                self.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                weight_decay=cfg.weight_decay, nesterov=cfg.momentum > 0,
+            )  # fmt: skip
+        else:
+            optimizer = torch.optim.AdamW(
+                self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+            )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        steps_per_epoch = max(1, total // max(1, cfg.epochs))
+        factor = lr_factor(cfg.schedule, total, cfg.warmup_epochs * steps_per_epoch)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+
+def lr_factor(schedule: str, total_steps: int, warmup_steps: int) -> Any:
+    """Multiplier of the peak learning rate at each optimiser step (LambdaLR)."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        if schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+        if schedule == "onecycle":  # linear up to 30 %, then linear down to zero
+            return t / 0.3 if t < 0.3 else max(0.0, (1.0 - t) / 0.7)
+        if schedule == "step":
+            return 0.01 if t >= 0.75 else 0.1 if t >= 0.5 else 1.0
+        return 1.0
+
+    return factor
+
+
+def unit_modules(module: nn.Module) -> list[nn.Module]:
+    """The units of the network a LightningModule (or a bare model) wraps."""
+    model = module.model if isinstance(module, ShortcutModule) else module
+    units = getattr(model, "units", None)
+    return list(units()) if callable(units) else []

@@ -1,0 +1,1 @@
+"""Optuna studies over the search space: config, objective, storage, workers, queries, CLI."""

@@ -1,0 +1,59 @@
+"""The `shortcut-nas` command: one parser, one module per subcommand.
+
+Every error a user can cause ends here as one line on stderr, with passwords
+masked, and a non-zero exit code; tracebacks are for bugs (set
+SHORTCUT_NAS_DEBUG=1 to see one anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+
+from studies._redact import redact
+from studies.commands import train
+
+COMMANDS = [train]
+USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, ConnectionError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shortcut-nas",
+        description="Neural architecture search over shortcut connections.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def quiet_libraries() -> None:
+    """Lightning's and Optuna's info lines would drown the one line per trial we print."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Lightning 2.6 warns about its own use of torch's pytree API: not the user's concern.
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_libraries()
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("shortcut-nas: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        if os.environ.get("SHORTCUT_NAS_DEBUG"):
+            raise
+        print(f"shortcut-nas: error: {redact(error)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
