@@ -143,6 +143,10 @@ class ShortcutModule(L.LightningModule):
         )
         if count == 0:
             return
+        if not math.isfinite(loss_sum):
+            raise FloatingPointError(
+                f"{stage} loss is {loss_sum / count} at epoch {self.current_epoch}"
+            )
         metrics = {f"{stage}_loss": loss_sum / count}
         if self.task == "classification":
             metrics[f"{stage}_acc"] = hits / count

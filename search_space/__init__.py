@@ -8,13 +8,15 @@ Public surface (everything else is private):
 * `SearchSpace`, `suggest(trial, space)`: the ranges a study searches and the
   Optuna sampler over them;
 * `paper_spec(name)`, `PAPER_NETWORKS`, `resolve_arch`: the published networks;
-* `count_params`, `count_macs`: what a network costs.
+* `count_params`, `count_macs`: what a network costs;
+* `save_model`, `load_model`: exported spec + weights, loadable in plain PyTorch.
 
 This package imports neither Optuna's storage nor Lightning.
 """
 
 from search_space._builder import ShortcutNet, build_model, check_input
 from search_space._cost import count_macs, count_params
+from search_space._export import load_model, save_model
 from search_space._papers import (
     PAPER_NETWORKS,
     PaperNetwork,
@@ -38,8 +40,10 @@ __all__ = [
     "count_macs",
     "count_params",
     "depth_param_name",
+    "load_model",
     "paper_network",
     "paper_spec",
     "resolve_arch",
+    "save_model",
     "suggest",
 ]

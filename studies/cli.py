@@ -14,10 +14,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from studies._redact import redact
-from studies.commands import train
+import optuna
 
-COMMANDS = [train]
+from studies._redact import redact
+from studies.commands import best, dashboard, export, search, train
+
+COMMANDS = [search, best, export, dashboard, train]
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, ConnectionError)
 
 
@@ -38,6 +40,8 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning 2.6 warns about its own use of torch's pytree API: not the user's concern.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    # We rely on Optuna's heartbeat API on purpose; its "experimental" label is not news to users.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

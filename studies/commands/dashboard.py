@@ -1,0 +1,39 @@
+"""`shortcut-nas dashboard`: optuna-dashboard on the study's storage, on 127.0.0.1 by default."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from studies.commands._common import add_study_arguments, locate_study
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("dashboard", help="serve optuna-dashboard for the study's database")
+    add_study_arguments(p)
+    p.add_argument(
+        "--host", default="127.0.0.1", help="bind address (127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--artifacts", help="artifact store to browse (default: the config's)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from optuna_dashboard import run_server
+    except ImportError:
+        raise ValueError(
+            "the dashboard is an extra: pip install 'shortcut-nas[dashboard]'"
+        ) from None
+    from studies._redact import redact
+    from studies.checkpoints import open_artifact_store
+    from studies.storage import open_storage
+
+    storage, _, config = locate_study(args)
+    artifacts = args.artifacts or (config.study.artifacts if config else None)
+    store = open_artifact_store(artifacts) if artifacts else None
+    backend = open_storage(storage, heartbeat_interval=None, grace_period=None)
+    print(f"optuna-dashboard on http://{args.host}:{args.port} for {redact(storage)}", flush=True)
+    run_server(backend, host=args.host, port=args.port, artifact_store=store)
+    return 0

@@ -1,0 +1,75 @@
+"""`shortcut-nas search CONFIG`: create or join the study and run trials until its budget is met."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from studies.commands._common import add_study_arguments
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "search",
+        help="run an architecture search (the same command again resumes it)",
+        description="Create or join the study of CONFIG and run trials until it holds n_trials "
+        "finished trials. Run it again to resume; run it on several machines with one "
+        "PostgreSQL URL to share the work.",
+    )
+    add_study_arguments(p, config_required=True)
+    p.add_argument("--n-trials", type=int, help="the study's budget of finished trials")
+    p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+    p.add_argument("--top", type=int, default=5, help="rows of the table printed at the end")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from studies.config import load_config
+    from studies.search import search
+
+    config = load_config(
+        args.config, storage=args.storage, study_name=args.study_name,
+        n_trials=args.n_trials, timeout=args.timeout,
+    )  # fmt: skip
+    study = search(config, progress=not args.no_progress)
+    print_summary(study, args.top)
+    return 0
+
+
+def print_summary(study: optuna.Study, top: int) -> None:
+    from studies.queries import best_rows, format_table
+
+    pareto = len(study.directions) > 1
+    title = "Pareto front" if pareto else f"best {top} architectures"
+    print(f"\nstudy {study.study_name!r}: {title}")
+    print(format_table(best_rows(study, k=top, pareto=pareto)))
+
+
+def trial_line(study: optuna.Study, trial: FrozenTrial) -> str:
+    """One line per finished trial: number, state, arch, values, cost, time."""
+    attrs = trial.user_attrs
+    arch = attrs.get("arch", "?")
+    if trial.state is TrialState.COMPLETE:
+        values = " ".join(f"{n}={v:.4g}" for n, v in zip(study.metric_names or [], trial.values))
+        reused = attrs.get("reused_from_trial")
+        tail = (
+            f"(same arch as trial {reused}, not retrained)"
+            if reused is not None
+            else (f"params={attrs.get('params', 0):,} {attrs.get('train_seconds', 0):.1f}s")
+        )
+        return f"trial {trial.number:>4} COMPLETE {arch:<28} {values} {tail}"
+    if trial.state is TrialState.PRUNED:
+        last = max(trial.intermediate_values) if trial.intermediate_values else -1
+        return f"trial {trial.number:>4} PRUNED   {arch:<28} at epoch {last + 1}"
+    return (
+        f"trial {trial.number:>4} {trial.state.name:<8} {arch:<28} {attrs.get('fail_reason', '')}"
+    )
+
+
+def write_line(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)

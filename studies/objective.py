@@ -1,0 +1,142 @@
+"""The objective: it reads like the recipe -- sample, skip if known, train, record.
+
+Every trial stores as user attributes what DESIGN.md lists (arch, params, MACs,
+depth, epochs, accuracies, train time, gradient statistics, seed, host, device,
+package versions, checkpoint), so the study answers questions without us:
+`optuna trials`, optuna-dashboard and pandas all read the same attributes.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from importlib import metadata
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from lightning_modules import TrainingRun, train_architecture
+from search_space import ArchitectureSpec, suggest
+from studies.checkpoints import ArtifactCheckpoint, ArtifactStore, FinalWeights
+from studies.config import StudyConfig
+from studies.notes import save_trial_note
+from studies.runner import is_surplus
+
+REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
+# Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
+NOT_COPIED = ("checkpoint", "model_artifact", REUSED_FROM)
+
+
+class TrialFailure(Exception):
+    """A trial that cannot finish (NaN loss, out of memory): FAIL it, keep the study going."""
+
+
+class Objective:
+    """Callable for `study.optimize`: one trial = one architecture trained once."""
+
+    def __init__(self, config: StudyConfig, store: ArtifactStore | None = None) -> None:
+        self.config = config
+        self.store = store
+
+    def __call__(self, trial: optuna.trial.Trial) -> float | tuple[float, ...]:
+        if is_surplus(trial, self.config.study.n_trials):
+            trial.study.stop()
+            raise fail(trial, "surplus: other workers already hold the study's whole budget")
+        spec = suggest(trial, self.config.space)
+        trial.set_user_attr("arch", spec.to_str())
+        known = completed_trial_with_arch(trial.study, spec, exclude=trial.number)
+        if known is not None:
+            return reuse(trial, known)
+        metrics = self.train(trial, spec)
+        record(trial, metrics)
+        save_trial_note(trial, spec, metrics)
+        return objective_values(metrics, self.config.study.objectives)
+
+    def train(self, trial: optuna.trial.Trial, spec: ArchitectureSpec) -> dict[str, Any]:
+        run = TrainingRun(
+            data=self.config.data,
+            train=self.config.train,
+            callbacks=self.callbacks(trial),
+        )
+        try:
+            metrics = train_architecture(spec.to_str(), run)
+        except optuna.TrialPruned:
+            trial.set_user_attr("state_reason", "pruned by " + self.config.study.pruner_kind)
+            raise
+        except FloatingPointError as error:
+            raise fail(trial, f"non-finite loss: {error}") from error
+        except RuntimeError as error:
+            if "out of memory" not in str(error).lower():
+                raise
+            raise fail(trial, "out of memory: lower training.batch_size or the space") from error
+        check_finite(trial, metrics)
+        return metrics
+
+    def callbacks(self, trial: optuna.trial.Trial) -> list[Any]:
+        callbacks: list[Any] = []
+        if self.store is not None:
+            callbacks += [ArtifactCheckpoint(trial, self.store), FinalWeights(trial, self.store)]
+        if self.config.study.pruner_kind != "none":
+            from optuna_integration import PyTorchLightningPruningCallback
+
+            monitor = self.config.study.objectives[0].removeprefix("best_")
+            callbacks.append(PyTorchLightningPruningCallback(trial, monitor=monitor))
+        return callbacks
+
+
+def completed_trial_with_arch(
+    study: optuna.Study, spec: ArchitectureSpec, exclude: int
+) -> optuna.trial.FrozenTrial | None:
+    """The first COMPLETE trial of this study that trained the same network."""
+    arch = spec.to_str()
+    for frozen in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if frozen.number != exclude and frozen.user_attrs.get("arch") == arch:
+            return frozen
+    return None
+
+
+def reuse(trial: optuna.trial.Trial, known: optuna.trial.FrozenTrial) -> float | tuple[float, ...]:
+    """Copy a finished trial's results instead of training the same network again."""
+    for key, value in known.user_attrs.items():
+        if key not in NOT_COPIED:
+            trial.set_user_attr(key, value)
+    trial.set_user_attr(REUSED_FROM, known.number)
+    values = tuple(known.values)
+    return values[0] if len(values) == 1 else values
+
+
+def record(trial: optuna.trial.Trial, metrics: dict[str, Any]) -> None:
+    """Every metric as a user attribute, plus versions: the trial explains itself."""
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # JSON has no inf/nan; keep them readable
+        trial.set_user_attr(key, value)
+    trial.set_user_attr("versions", package_versions())
+
+
+def objective_values(metrics: dict[str, Any], objectives: tuple[str, ...] | list[str]) -> Any:
+    values = tuple(float(metrics[name]) for name in objectives)
+    return values[0] if len(values) == 1 else values
+
+
+def check_finite(trial: optuna.trial.Trial, metrics: dict[str, Any]) -> None:
+    for key in ("val_loss", "train_loss"):
+        value = metrics.get(key)
+        if value is not None and not math.isfinite(float(value)):
+            raise fail(trial, f"{key} is {value}: lower training.lr or add gradient clipping")
+
+
+def fail(trial: optuna.trial.Trial, reason: str) -> TrialFailure:
+    trial.set_user_attr("fail_reason", reason)
+    return TrialFailure(f"trial {trial.number} failed: {reason}")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("shortcut-nas", "torch", "lightning", "optuna", "optuna-integration"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

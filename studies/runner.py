@@ -1,0 +1,136 @@
+"""Create or join a study, and run one worker on it until the study's budget is met.
+
+The budget (`n_trials`) is the number of *finished* trials (COMPLETE or PRUNED)
+the study should hold, not the number this process runs. So the same command
+run again resumes an interrupted search, any number of workers on any number
+of machines share one budget, and a trial whose worker died (FAIL, retried by
+Optuna's heartbeat callback) does not count against it.
+
+A worker keeps going while trials are missing; when none are, it still waits
+for trials RUNNING elsewhere: if one of their workers has died, its heartbeat
+goes stale, the trial is failed, a retry is enqueued, and a live worker must be
+there to run it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.storages import fail_stale_trials
+from optuna.trial import FrozenTrial, TrialState
+
+from studies.config import StudyConfig
+
+FINGERPRINT_ATTR = "space_fingerprint"
+CONFIG_ATTR = "config"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+POLL_SECONDS = 2.0
+
+
+def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+    """TPE by default; constant_liar keeps parallel workers from proposing the same point."""
+    if name == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=5
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":  # BruteForce handles define-by-run conditional spaces; GridSampler cannot
+        return optuna.samplers.BruteForceSampler(seed=seed)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    raise ValueError(f"sampler={name!r} is not allowed; choose one of tpe, random, grid, nsga2")
+
+
+def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    if name in ("hyperband", "auto"):
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    return optuna.pruners.NopPruner()
+
+
+def create_or_join(config: StudyConfig, storage: Any) -> optuna.Study:
+    """The study of `config`, created on first use; refused if its search space differs."""
+    settings = config.study
+    study = optuna.create_study(
+        study_name=settings.name,
+        storage=storage,
+        directions=config.directions,
+        sampler=make_sampler(settings.sampler, settings.seed),
+        pruner=make_pruner(settings.pruner_kind, config.train.epochs),
+        load_if_exists=True,
+    )
+    check_compatible(study, config)
+    if FINGERPRINT_ATTR not in study.user_attrs:
+        study.set_user_attr(FINGERPRINT_ATTR, config.fingerprint)
+        study.set_user_attr(CONFIG_ATTR, config.to_dict())
+        study.set_metric_names(list(settings.objectives))
+    return study
+
+
+def check_compatible(study: optuna.Study, config: StudyConfig) -> None:
+    stored = study.user_attrs.get(FINGERPRINT_ATTR)
+    if stored is not None and stored != config.fingerprint:
+        raise ValueError(
+            f"study {study.study_name!r} was created with search space {stored}, this config's "
+            f"[space] is {config.fingerprint}; use the original [space] or a new --study-name"
+        )
+    wanted = [d.lower() for d in config.directions]
+    have = [d.name.lower() for d in study.directions]
+    if have != wanted:
+        raise ValueError(
+            f"study {study.study_name!r} optimises {have}, this config asks for {wanted} "
+            f"(objectives {list(config.study.objectives)}); use a new --study-name"
+        )
+
+
+def state_counts(study: optuna.Study) -> Counter[TrialState]:
+    return Counter(t.state for t in study.get_trials(deepcopy=False))
+
+
+def finished_count(study: optuna.Study) -> int:
+    counts = state_counts(study)
+    return sum(counts[s] for s in FINISHED)
+
+
+def is_surplus(trial: optuna.trial.Trial, budget: int | None) -> bool:
+    """True if `budget` live trials with smaller numbers exist (two workers raced to the last)."""
+    if budget is None:
+        return False
+    alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    trials = trial.study.get_trials(deepcopy=False, states=alive)
+    return sum(1 for t in trials if t.number < trial.number) >= budget
+
+
+def run_worker(
+    study: optuna.Study,
+    objective: Callable[[optuna.trial.Trial], Any],
+    *,
+    budget: int | None,
+    timeout: float | None = None,
+    catch: tuple[type[Exception], ...] = (),
+    on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
+    poll: float = POLL_SECONDS,
+) -> None:
+    """Run trials until the study holds `budget` finished trials (or `timeout` passes)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    callbacks = [on_trial] if on_trial else []
+    while deadline is None or time.monotonic() < deadline:
+        fail_stale_trials(study)  # also what enqueues retries of trials whose worker died
+        counts = state_counts(study)
+        finished = sum(counts[s] for s in FINISHED)
+        planned = finished + counts[TrialState.RUNNING] + counts[TrialState.WAITING]
+        if counts[TrialState.WAITING] or budget is None or planned < budget:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            study.optimize(
+                objective, n_trials=1, timeout=remaining, catch=catch, callbacks=callbacks
+            )
+            continue
+        if counts[TrialState.RUNNING] == 0:
+            return
+        time.sleep(poll)  # others are still training; one may die and need a retry

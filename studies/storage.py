@@ -1,0 +1,118 @@
+"""Open the study's database: SQLite on one machine, PostgreSQL across machines.
+
+Optuna's `RDBStorage` does the work; this module only chooses its settings:
+
+* SQLite: WAL journal (readers never block the writer) and a long busy timeout,
+  so several workers on one machine wait for the lock instead of failing on
+  "database is locked".
+* PostgreSQL: `pool_pre_ping`, so a worker survives a server restart or a
+  connection dropped by a firewall; `postgresql://` URLs get the psycopg 3
+  driver we install.
+* Heartbeats on: a worker that dies leaves a trial whose heartbeat stops; the
+  next live worker to start a trial fails it and Optuna's
+  `RetryHeartbeatStaleTrialCallback` enqueues a retry with the same parameters.
+
+Unreachable databases are one line (`ConnectionError`) with the password masked.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import optuna
+import sqlalchemy
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from studies._redact import redact
+
+DEFAULT_STORAGE = "sqlite:///shortcut_nas.db"
+HEARTBEAT_INTERVAL = int(os.environ.get("SHORTCUT_NAS_HEARTBEAT_INTERVAL", "10"))  # seconds
+GRACE_PERIOD = int(os.environ.get("SHORTCUT_NAS_GRACE_PERIOD", "30"))  # seconds without a beat
+MAX_RETRY = 3  # a trial whose worker keeps dying is retried at most this often
+SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (psycopg2 is not a dependency)."""
+    url = url.strip()
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def engine_kwargs(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+    return {"pool_pre_ping": True}
+
+
+def open_storage(
+    url: str = DEFAULT_STORAGE,
+    *,
+    heartbeat_interval: int | None = HEARTBEAT_INTERVAL,
+    grace_period: int | None = GRACE_PERIOD,
+) -> RDBStorage:
+    """An Optuna RDB storage for `url`, created if it does not exist yet.
+
+    Raises:
+        ConnectionError: the database cannot be reached or opened (password masked).
+        ValueError: the URL is not a database URL Optuna can use.
+    """
+    url = normalise_url(url)
+    check_url(url)
+    if url.startswith("sqlite:///"):
+        prepare_sqlite(url)
+    try:
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs(url),
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+        )
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise ConnectionError(
+            f"cannot open storage {redact(url)}: {redact(reason)}; check the URL, that the "
+            "server runs and that the database exists"
+        ) from None
+    except ModuleNotFoundError as error:
+        raise ValueError(
+            f"storage {redact(url)} needs the {error.name!r} driver: "
+            "pip install 'shortcut-nas[postgres]'"
+        ) from None
+
+
+def check_url(url: str) -> None:
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise ValueError(
+            f"storage {redact(url)!r} is not a database URL; use sqlite:///PATH.db or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "mysql"):
+        raise ValueError(
+            f"storage backend {parsed.get_backend_name()!r} is not supported; "
+            "use sqlite or postgresql"
+        )
+
+
+def prepare_sqlite(url: str) -> None:
+    """Create the file in WAL mode (a property of the file, kept for every later opening)."""
+    path = Path(url.removeprefix("sqlite:///"))
+    if str(path) in ("", ":memory:"):
+        return
+    if not path.parent.exists():
+        raise ConnectionError(
+            f"cannot open storage {url}: directory {path.parent} does not exist; create it first"
+        )
+    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def study_names(storage: RDBStorage) -> list[str]:
+    return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]

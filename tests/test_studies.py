@@ -1,0 +1,175 @@
+"""Studies end to end: search on SQLite and PostgreSQL, resume, duplicates, queries, export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from lightning_modules import DataConfig, load_module, make_datamodule
+from search_space import load_model
+from studies.checkpoints import download_to, open_artifact_store
+from studies.cli import main
+from studies.config import load_config
+from studies.queries import best_rows, export_trial, open_study
+from studies.search import search
+
+RECORDED = ("arch", "shortcut", "span", "depth", "params", "macs", "epochs", "val_acc",
+            "best_val_acc", "test_acc", "train_seconds", "grad_init_ratio", "grad_end_ratio",
+            "seed", "host", "device", "versions", "checkpoint", "model_artifact")  # fmt: skip
+
+
+def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+
+
+def check_search(config_path: Path, storage: str | None = None) -> optuna.Study:
+    config = load_config(config_path, storage=storage)
+    study = search(config, progress=False)
+    trials = finished(study)
+    assert len(trials) == config.study.n_trials
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    trained = [t for t in trials if "reused_from_trial" not in t.user_attrs]
+    for trial in trained:
+        missing = [k for k in RECORDED if k not in trial.user_attrs]
+        assert not missing, (trial.number, missing)
+        assert trial.user_attrs["epochs"] == config.train.epochs
+    assert study.user_attrs["space_fingerprint"] == config.fingerprint
+    assert study.user_attrs["config"]["space"] == config.space.to_dict()
+    return study
+
+
+def test_search_on_sqlite(write_config, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=3)
+    assert main(["search", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("COMPLETE") >= 1 and "best 5 architectures" in out
+    check_search(path)  # same command again: the study is complete, nothing more runs
+
+
+@pytest.mark.postgres
+def test_search_on_postgresql(write_config, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    study = check_search(write_config(n_trials=3, storage=pg_url))
+    assert study.study_name == "tiny"
+    assert open_study(pg_url, "tiny").user_attrs["space_fingerprint"]
+
+
+def test_resume_adds_trials_to_the_same_study(write_config) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=4)
+    first = [t.number for t in finished(search(load_config(path, n_trials=2), progress=False))]
+    assert first == [0, 1]
+    again = search(load_config(path), progress=False)
+    assert [t.number for t in finished(again)] == [0, 1, 2, 3]
+    assert len(optuna.get_all_study_summaries(load_config(path).study.storage)) == 1
+
+
+def test_duplicate_architectures_are_not_retrained(write_config) -> None:  # type: ignore[no-untyped-def]
+    # A space of exactly one network: every trial after the first must reuse it.
+    path = write_config(n_trials=3, shortcuts='["identity"]')
+    config = load_config(path)
+    config = config.replace(
+        space=config.space.__class__(**{**config.space.to_dict(), "depth": (6, 6)})
+    )
+    study = search(config, progress=False)
+    trials = finished(study)
+    assert len({t.user_attrs["arch"] for t in trials}) == 1
+    reused = [t for t in trials if "reused_from_trial" in t.user_attrs]
+    assert len(reused) == 2 and all(t.user_attrs["reused_from_trial"] == 0 for t in reused)
+    assert all("model_artifact" not in t.user_attrs for t in reused)
+    assert len({tuple(t.values) for t in trials}) == 1
+
+
+def test_fingerprint_mismatch_is_refused(write_config, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=1)
+    assert main(["search", str(path), "--no-progress"]) == 0
+    changed = write_config(n_trials=2, shortcuts='["identity"]')
+    capsys.readouterr()
+    assert main(["search", str(changed), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was created with search space" in err[0], err
+    study = open_study(load_config(path).study.storage, "tiny")
+    assert len(study.trials) == 1, "a refused join must not touch the study"
+
+
+def test_best_export_rebuild_round_trip(write_config, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=2)
+    config = load_config(path)
+    study = search(config, progress=False)
+    capsys.readouterr()
+    assert main(["best", str(path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["rank"] == 1 and rows == best_rows(study)
+    out = tmp_path / "export"
+    assert main(["export", str(path), "-o", str(out)]) == 0
+    model = load_model(out)  # plain PyTorch: no Lightning, no Optuna
+    assert model.spec.to_str() == rows[0]["arch"]
+    # The same predictions as the trial's last epoch checkpoint, loaded through Lightning.
+    best = study.trials[rows[0]["trial"]]
+    store = open_artifact_store(config.study.artifacts)
+    ckpt = download_to(store, best.user_attrs["checkpoint"]["artifact_id"], tmp_path / "c.ckpt")
+    module = load_module(ckpt).eval()
+    dm = make_datamodule(DataConfig(), batch_size=64)
+    dm.setup("fit")
+    x, _ = next(iter(dm.val_dataloader()))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), module(x), rtol=0, atol=0)
+    again = export_trial(study, config.study.artifacts, tmp_path / "again")
+    assert (again / "model.pt").read_bytes() == (out / "model.pt").read_bytes()
+
+
+def test_multi_objective_pareto_front(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=4, objectives='["val_acc", "params"]', pruner="auto")
+    study = search(load_config(path), progress=False)
+    assert len(study.directions) == 2
+    capsys.readouterr()
+    assert main(["best", str(path), "--pareto", "--json"]) == 0
+    front = json.loads(capsys.readouterr().out)
+    assert {r["trial"] for r in front} <= {t.number for t in study.best_trials}
+    assert front and all(len(r["values"]) == 2 for r in front)
+
+
+def test_optuna_cli_reads_the_study(write_config) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=2)
+    config = load_config(path)
+    search(config, progress=False)
+    optuna_cli = Path(sys.executable).with_name("optuna")
+    base = ["--study-name", "tiny", "--storage", config.study.storage, "-f", "json"]
+    best = subprocess.run([optuna_cli, "best-trial", *base], capture_output=True, text=True)
+    assert best.returncode == 0, best.stderr
+    assert json.loads(best.stdout)["user_attrs"]["arch"]
+    trials = subprocess.run([optuna_cli, "trials", *base], capture_output=True, text=True)
+    assert trials.returncode == 0 and len(json.loads(trials.stdout)) == 2
+
+
+def test_dashboard_note_describes_the_architecture(write_config) -> None:  # type: ignore[no-untyped-def]
+    from optuna_dashboard import get_note
+
+    study = search(load_config(write_config(n_trials=1)), progress=False)
+    trial = study.trials[0]
+    note = get_note(optuna.trial.Trial(study, trial._trial_id))
+    assert trial.user_attrs["arch"] in note and "| params |" in note
+
+
+def test_unreachable_storage_is_one_line_without_password(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config()
+    url = "postgresql+psycopg://user:s3cret-pw@127.0.0.1:1/nowhere"
+    assert main(["search", str(path), "--storage", url, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot open storage" in err
+    assert "s3cret-pw" not in err and "user:***@" in err
+
+
+def test_unknown_study_lists_the_existing_ones(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(n_trials=1)
+    search(load_config(path), progress=False)
+    storage = load_config(path).study.storage
+    capsys.readouterr()
+    assert main(["best", "--storage", storage, "--study-name", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no study 'nope'" in err and "studies there: tiny" in err
