@@ -101,7 +101,16 @@ def train_architecture(arch: str, run: TrainingRun | None = None) -> dict[str, A
     extra = [history] + ([gradients] if gradients else [])
     trainer = make_trainer(run, extra)
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)
+    except BaseException as error:  # pruned, pre-empted, failed: say how far it got
+        error.partial_metrics = {  # type: ignore[attr-defined]
+            **describe(module, datamodule, run, trainer),
+            **history.summary(datamodule.task),
+            "epochs": len(history.epochs),  # epochs that finished validation
+            "train_seconds": round(time.perf_counter() - start, 4),
+        }
+        raise
     train_seconds = time.perf_counter() - start
     metrics = describe(module, datamodule, run, trainer)
     metrics.update(history.summary(datamodule.task))

@@ -61,7 +61,8 @@ class Objective:
         )
         try:
             metrics = train_architecture(spec.to_str(), run)
-        except optuna.TrialPruned:
+        except optuna.TrialPruned as pruned:
+            record(trial, getattr(pruned, "partial_metrics", {}))
             trial.set_user_attr("state_reason", "pruned by " + self.config.study.pruner_kind)
             raise
         except FloatingPointError as error:

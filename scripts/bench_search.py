@@ -1,0 +1,255 @@
+"""Benchmark: complete trials per minute of a search, ours vs the Optuna-examples way.
+
+For each storage (SQLite file, PostgreSQL database) and 1 or 2 worker processes:
+
+* ours: `studies.search.search` on a digits config (device-resident data, one
+  Trainer per trial with nothing switched on that a trial does not need);
+* baseline: the pattern of optuna-examples' `pytorch_lightning_simple.py`: a
+  Dataset returning one transformed sample at a time behind a DataLoader, a
+  LightningModule that `self.log`s every step, a default Trainer per trial
+  (logger, checkpointing, progress bar, model summary, sanity check), and
+  `PyTorchLightningPruningCallback`.
+
+Both search the same space with the same RandomSampler seed and the same
+budget, so they propose the same architectures. "Outside training" is wall time
+minus the time spent inside `Trainer.fit`: Optuna, storage, data set-up, our code.
+
+    python scripts/bench_search.py --trials 12 --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SPACE = {
+    "shortcuts": ["none", "highway", "identity", "projection", "dense"],
+    "spans": [1, 2],
+    "depth": [5, 20],
+    "widths": [8, 16],
+    "growth_rates": [8, 12],
+    "compressions": [0.5, 1.0],
+    "stages": 2,
+}
+PG_ADMIN = os.environ.get("SHORTCUT_NAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def quiet() -> None:
+    import logging
+
+    import optuna
+
+    warnings.filterwarnings("ignore")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def our_config(storage: str, trials: int, epochs: int, artifacts: str) -> Any:
+    from studies.config import StudyConfig
+
+    return StudyConfig.from_dict({
+        "study": {"name": "bench", "storage": storage, "n_trials": trials, "sampler": "random",
+                  "pruner": "median", "artifacts": artifacts, "seed": 0},
+        "space": SPACE,
+        "training": {"epochs": epochs, "batch_size": 64, "lr": 0.05},
+    })  # fmt: skip
+
+
+def our_worker(storage: str, trials: int, epochs: int, artifacts: str) -> None:
+    quiet()
+    from studies.search import search
+
+    search(our_config(storage, trials, epochs, artifacts), progress=False)
+
+
+# -- the baseline, as optuna-examples/pytorch/pytorch_lightning_simple.py writes it ---------
+
+
+def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str) -> None:
+    quiet()
+    import lightning.pytorch as pl
+    import optuna
+    import torch
+    import torch.nn.functional as F
+    from optuna_integration import PyTorchLightningPruningCallback
+    from sklearn.datasets import load_digits
+    from torch.utils.data import DataLoader, Dataset, random_split
+
+    from search_space import SearchSpace, build_model, suggest
+
+    class Digits(Dataset):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            data = load_digits()
+            self.x, self.y = data.images, data.target
+
+        def __len__(self) -> int:
+            return len(self.y)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+            image = torch.as_tensor(self.x[i], dtype=torch.float32).unsqueeze(0) / 16.0
+            return (image - 0.3) / 0.35, int(
+                self.y[i]
+            )  # per-sample transform, as ToTensor+Normalize
+
+    class DataModule(pl.LightningDataModule):
+        def setup(self, stage: str | None = None) -> None:
+            full = Digits()
+            g = torch.Generator().manual_seed(0)
+            self.train, self.val = random_split(full, [0.8, 0.2], generator=g)
+
+        def train_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
+            return DataLoader(self.train, batch_size=64, shuffle=True)
+
+        def val_dataloader(self) -> DataLoader:  # type: ignore[type-arg]
+            return DataLoader(self.val, batch_size=64)
+
+    class Net(pl.LightningModule):
+        def __init__(self, arch: str) -> None:
+            super().__init__()
+            self.model = build_model(arch, (1, 8, 8), 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.model(x)
+
+        def training_step(self, batch: Any, idx: int) -> torch.Tensor:
+            x, y = batch
+            loss = F.cross_entropy(self(x), y)
+            self.log("train_loss", loss)
+            return loss
+
+        def validation_step(self, batch: Any, idx: int) -> None:
+            x, y = batch
+            acc = (self(x).argmax(1) == y).float().mean()
+            self.log("val_acc", acc)
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9)
+
+    space = SearchSpace(**{k: tuple(v) if isinstance(v, list) else v for k, v in SPACE.items()})
+
+    def objective(trial: optuna.Trial) -> float:
+        spec = suggest(trial, space)
+        trial.set_user_attr("arch", spec.to_str())
+        trainer = pl.Trainer(
+            logger=True, enable_checkpointing=False, max_epochs=epochs, accelerator="auto",
+            devices=1, default_root_dir=artifacts,
+            callbacks=[PyTorchLightningPruningCallback(trial, monitor="val_acc")],
+        )  # fmt: skip
+        start = time.perf_counter()
+        try:
+            trainer.fit(Net(spec.to_str()), datamodule=DataModule())
+        finally:  # pruned trials trained too
+            trial.set_user_attr("train_seconds", time.perf_counter() - start)
+        return float(trainer.callback_metrics["val_acc"])
+
+    study = optuna.load_study(
+        study_name="bench", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    )  # fmt: skip
+    study.optimize(objective, callbacks=[optuna.study.MaxTrialsCallback(trials)])
+
+
+# -- harness ---------------------------------------------------------------------------------
+
+
+def prepare(kind: str, storage: str, trials: int, epochs: int, artifacts: str) -> None:
+    """Create the study once before workers start (first-time table creation races)."""
+    quiet()
+    import optuna
+
+    if kind == "ours":
+        from studies.runner import create_or_join
+        from studies.storage import open_storage
+
+        config = our_config(storage, trials, epochs, artifacts)
+        create_or_join(config, open_storage(storage))
+    else:
+        optuna.create_study(study_name="bench", storage=storage, direction="maximize")
+
+
+def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) -> dict[str, Any]:
+    import optuna
+
+    artifacts = tempfile.mkdtemp(prefix="snas-bench-")
+    prepare(kind, storage, trials, epochs, artifacts)
+    target = our_worker if kind == "ours" else baseline_worker
+    ctx = mp.get_context("spawn")
+    start = time.perf_counter()
+    procs = [
+        ctx.Process(target=target, args=(storage, trials, epochs, artifacts))
+        for _ in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - start
+    study = optuna.load_study(study_name="bench", storage=storage)
+    done = [t for t in study.trials if t.state.is_finished() and t.state.name != "FAIL"]
+    fit = sum(float(t.user_attrs.get("train_seconds", 0.0)) for t in done)
+    return {
+        "impl": kind, "workers": workers, "trials": len(done), "wall_s": round(wall, 2),
+        "trials_per_min": round(len(done) / wall * 60, 2),
+        "outside_training_share": round(max(0.0, wall * workers - fit) / (wall * workers), 4),
+    }  # fmt: skip
+
+
+def storages(tmp: Path, backend: str) -> Any:
+    if backend == "sqlite":
+        path = tmp / f"{uuid.uuid4().hex[:8]}.db"
+        yield f"sqlite:///{path}"
+        return
+    import psycopg
+
+    name = f"snas_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2")
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            for workers in (int(w) for w in args.workers.split(",")):
+                for kind in ("ours", "baseline"):
+                    for storage in storages(Path(tmp), backend):
+                        row = {
+                            "storage": backend,
+                            **run_case(kind, storage, workers, args.trials, args.epochs),
+                        }
+                        print(json.dumps(row), flush=True)
+                        rows.append(row)
+    for backend in args.backends.split(","):
+        for workers in (int(w) for w in args.workers.split(",")):
+            pair = {
+                r["impl"]: r for r in rows if r["storage"] == backend and r["workers"] == workers
+            }
+            ratio = pair["ours"]["wall_s"] / pair["baseline"]["wall_s"]
+            print(f"{backend} x{workers}: ours/baseline wall time = {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
