@@ -47,8 +47,13 @@ def quiet_libraries() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_libraries()
+    from studies.objective import Preempted
+
     try:
         return int(args.run(args))
+    except Preempted as stop:
+        print(f"shortcut-nas: {stop}; run the same command to resume", file=sys.stderr)
+        return 143 if stop.signal_name == "SIGTERM" else 130
     except KeyboardInterrupt:
         print("shortcut-nas: interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ from lightning_modules import make_datamodule
 from studies.checkpoints import open_artifact_store
 from studies.commands.search import trial_line, write_line
 from studies.config import StudyConfig
-from studies.objective import Objective, TrialFailure
+from studies.objective import Objective, Preempted, TrialFailure
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
 from studies.storage import open_storage
 
@@ -43,6 +43,9 @@ def search(config: StudyConfig, progress: bool = True) -> optuna.Study:
             study, Objective(config, open_artifact_store(config.study.artifacts)),
             budget=budget, timeout=config.study.timeout, catch=(TrialFailure,), on_trial=on_trial,
         )  # fmt: skip
+    except Preempted as stop:
+        stop.enqueue_retry(study)  # nothing stays RUNNING; the next worker resumes it
+        raise
     finally:
         bar.close()
     return study

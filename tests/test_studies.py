@@ -20,9 +20,10 @@ from studies.config import load_config
 from studies.queries import best_rows, export_trial, open_study
 from studies.search import search
 
-RECORDED = ("arch", "shortcut", "span", "depth", "params", "macs", "epochs", "val_acc",
-            "best_val_acc", "test_acc", "train_seconds", "grad_init_ratio", "grad_end_ratio",
-            "seed", "host", "device", "versions", "checkpoint", "model_artifact")  # fmt: skip
+RECORDED = ("arch", "depth", "params", "macs", "epochs", "val_acc", "best_val_acc", "test_acc",
+            "train_seconds", "grad_init_ratio", "grad_end_ratio", "seed", "host", "device",
+            "details", "checkpoint", "model_artifact")  # fmt: skip
+DETAILS = ("versions", "grad_init_units", "grad_end_units", "val_loss", "dataset", "batch_size")
 
 
 def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -39,6 +40,7 @@ def check_search(config_path: Path, storage: str | None = None) -> optuna.Study:
     for trial in trained:
         missing = [k for k in RECORDED if k not in trial.user_attrs]
         assert not missing, (trial.number, missing)
+        assert not [k for k in DETAILS if k not in trial.user_attrs["details"]]
         assert trial.user_attrs["epochs"] == config.train.epochs
     assert study.user_attrs["space_fingerprint"] == config.fingerprint
     assert study.user_attrs["config"]["space"] == config.space.to_dict()

@@ -7,6 +7,8 @@ which is why it is the default and the data set of the tests.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from sklearn.datasets import load_digits
 
@@ -31,6 +33,13 @@ class DigitsDataModule(SklearnDataModule):
     augmentation = RandomCropFlip(padding=1, flip=False)
 
     def _read_all(self) -> Samples:
-        bunch = load_digits()
-        x = torch.from_numpy(bunch.images).to(torch.uint8).unsqueeze(1)
-        return Samples(x.contiguous(), torch.from_numpy(bunch.target).long())
+        return _digits()
+
+
+@lru_cache(maxsize=1)
+def _digits() -> Samples:
+    """Parsed once per process: a search builds a datamodule per trial, and parsing
+    scikit-learn's CSV costs more than a small trial's set-up otherwise does."""
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.images).to(torch.uint8).unsqueeze(1)
+    return Samples(x.contiguous(), torch.from_numpy(bunch.target).long())
