@@ -44,14 +44,15 @@ SPACE = {
 PG_ADMIN = os.environ.get("SHORTCUT_NAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def quiet() -> None:
+def quiet(silence_output: bool = True) -> None:
     """Workers print nothing: the harness prints one JSON row per case."""
     import logging
 
     import optuna
 
-    devnull = open(os.devnull, "w")  # noqa: SIM115 -- lives as long as the worker process
-    sys.stdout = sys.stderr = devnull
+    if silence_output:
+        devnull = open(os.devnull, "w")  # noqa: SIM115 -- lives as long as the worker process
+        sys.stdout = sys.stderr = devnull
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     for name in ("lightning.pytorch", "lightning.fabric"):
@@ -69,8 +70,17 @@ def our_config(storage: str, trials: int, epochs: int, artifacts: str) -> Any:
     })  # fmt: skip
 
 
-def our_worker(storage: str, trials: int, epochs: int, artifacts: str) -> None:
+def share_cores(workers: int) -> None:
+    """Each worker its share of the cores (what `shortcut-nas launch` does): two workers with
+    two OpenMP threads each on two cores spin against each other and run several times slower."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def our_worker(storage: str, trials: int, epochs: int, artifacts: str, workers: int) -> None:
     quiet()
+    share_cores(workers)
     from studies.search import search
 
     search(our_config(storage, trials, epochs, artifacts), progress=False)
@@ -79,8 +89,9 @@ def our_worker(storage: str, trials: int, epochs: int, artifacts: str) -> None:
 # -- the baseline, as optuna-examples/pytorch/pytorch_lightning_simple.py writes it ---------
 
 
-def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str) -> None:
+def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str, workers: int) -> None:
     quiet()
+    share_cores(workers)
     import lightning.pytorch as pl
     import optuna
     import torch
@@ -160,7 +171,9 @@ def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str) -> N
         study_name="bench", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )  # fmt: skip
-    study.optimize(objective, callbacks=[optuna.study.MaxTrialsCallback(trials)])
+    # The same budget as ours: finished trials, pruned ones included.
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    study.optimize(objective, callbacks=[optuna.study.MaxTrialsCallback(trials, states=finished)])
 
 
 # -- harness ---------------------------------------------------------------------------------
@@ -168,7 +181,7 @@ def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str) -> N
 
 def prepare(kind: str, storage: str, trials: int, epochs: int, artifacts: str) -> None:
     """Create the study once before workers start (first-time table creation races)."""
-    quiet()
+    quiet(silence_output=False)
     import optuna
 
     if kind == "ours":
@@ -190,7 +203,7 @@ def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) ->
     ctx = mp.get_context("spawn")
     start = time.perf_counter()
     procs = [
-        ctx.Process(target=target, args=(storage, trials, epochs, artifacts))
+        ctx.Process(target=target, args=(storage, trials, epochs, artifacts, workers))
         for _ in range(workers)
     ]
     for p in procs:

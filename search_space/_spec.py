@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 SPANS = (1, 2, 3)
 DEFAULT_STAGES = 3
@@ -53,13 +53,7 @@ class ShortcutType(str, enum.Enum):
     @classmethod
     def parse(cls, value: str | ShortcutType) -> ShortcutType:
         """The enum member for a name, or one clear ValueError."""
-        if isinstance(value, ShortcutType):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            allowed = ", ".join(t.value for t in cls)
-            raise ValueError(f"shortcut={value!r} is unknown; choose one of {allowed}") from None
+        return _parse_enum(cls, value, "shortcut")
 
 
 class Backbone(str, enum.Enum):
@@ -70,13 +64,21 @@ class Backbone(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: str | Backbone) -> Backbone:
-        if isinstance(value, Backbone):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            allowed = ", ".join(b.value for b in cls)
-            raise ValueError(f"backbone={value!r} is unknown; choose one of {allowed}") from None
+        return _parse_enum(cls, value, "backbone")
+
+
+_E = TypeVar("_E", ShortcutType, Backbone)
+
+
+def _parse_enum(cls: type[_E], value: object, field: str) -> _E:
+    """A member from itself or its (case-insensitive) name; else name the allowed values."""
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(str(value).lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in cls)
+        raise ValueError(f"{field}={value!r} is unknown; choose one of {allowed}") from None
 
 
 # Defaults: `ArchitectureSpec(shortcut=T, span=S)` must be a valid small network for

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import optuna
 
 from studies._redact import redact
-from studies.commands import best, dashboard, export, search, train
+from studies.commands import best, dashboard, export, launch, search, status, train
 
-COMMANDS = [search, best, export, dashboard, train]
+COMMANDS = [search, launch, status, best, export, dashboard, train]
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, ConnectionError)
 
 

@@ -9,7 +9,9 @@ package versions, checkpoint), so the study answers questions without us:
 from __future__ import annotations
 
 import math
+import os
 import platform
+import socket
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +31,7 @@ from studies.storage import MAX_RETRY
 
 REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
 # Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
-NOT_COPIED = ("checkpoint", "model_artifact", REUSED_FROM)
+NOT_COPIED = ("checkpoint", "model_artifact", "worker", REUSED_FROM)
 
 
 class TrialFailure(Exception):
@@ -67,6 +69,7 @@ class Objective:
             raise fail(trial, "surplus: other workers already hold the study's whole budget")
         spec = suggest(trial, self.config.space)
         trial.set_user_attr("arch", spec.to_str())
+        trial.set_user_attr("worker", worker_identity())
         known = completed_trial_with_arch(trial.study, spec, exclude=trial.number)
         if known is not None:
             return reuse(trial, known)
@@ -201,6 +204,14 @@ def check_finite(trial: optuna.trial.Trial, metrics: dict[str, Any]) -> None:
 def fail(trial: optuna.trial.Trial, reason: str) -> TrialFailure:
     trial.set_user_attr("fail_reason", reason)
     return TrialFailure(f"trial {trial.number} failed: {reason}")
+
+
+def worker_identity() -> dict[str, Any]:
+    """Who runs the trial: what `shortcut-nas status` shows for RUNNING trials."""
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "device": f"cuda (CUDA_VISIBLE_DEVICES={gpus})" if gpus else "cpu",
+            "worker": os.environ.get("SHORTCUT_NAS_WORKER")}  # fmt: skip
 
 
 def package_versions() -> dict[str, str]:

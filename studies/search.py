@@ -14,6 +14,16 @@ from studies.runner import FINISHED, create_or_join, finished_count, run_worker
 from studies.storage import open_storage
 
 
+def check_supported(config: StudyConfig) -> None:
+    """One trial on several devices needs rank 0 to own the Optuna trial (not built yet)."""
+    if config.train.devices > 1:
+        raise ValueError(
+            f"[hardware] devices={config.train.devices}: training one trial on several devices "
+            "is not supported yet; set devices = 1 and use `shortcut-nas launch --gpus` to run "
+            "one trial per device"
+        )
+
+
 def check_dataset(config: StudyConfig) -> None:
     """Read the data once before the study is touched: a missing data set is one clear error."""
     datamodule = make_datamodule(config.data, batch_size=config.train.batch_size)
@@ -23,6 +33,7 @@ def check_dataset(config: StudyConfig) -> None:
 
 def search(config: StudyConfig, progress: bool = True) -> optuna.Study:
     """Create or join the study and run trials until it holds `n_trials` finished trials."""
+    check_supported(config)
     check_dataset(config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we print one line per trial instead
     study = create_or_join(config, open_storage(config.study.storage))

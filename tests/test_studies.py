@@ -175,3 +175,11 @@ def test_unknown_study_lists_the_existing_ones(write_config, capsys) -> None:  #
     assert main(["best", "--storage", storage, "--study-name", "nope"]) == 2
     err = capsys.readouterr().err
     assert "no study 'nope'" in err and "studies there: tiny" in err
+
+
+def test_several_devices_per_trial_is_refused_clearly(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config()
+    path.write_text(path.read_text() + '\n[hardware]\ndevices = 2\naccelerator = "cpu"\n')
+    assert main(["search", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "devices=2" in err[0] and "launch --gpus" in err[0]

@@ -1,0 +1,87 @@
+"""`shortcut-nas launch CONFIG`: one worker process per GPU (or N CPU workers) on one study.
+
+The parent creates the storage and the study once, before any worker starts:
+two processes creating Optuna's tables at the same moment race (seen on SQLite
+and PostgreSQL). Each worker is `shortcut-nas search CONFIG` pinned to its GPU
+through CUDA_VISIBLE_DEVICES; the storage URL reaches workers through the
+environment, never the command line (`ps` would show a password). Ctrl-C or
+SIGTERM is passed on to every worker, which fails its trial, enqueues the retry
+and exits; the parent then waits for them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from studies.commands._common import STORAGE_ENV, add_study_arguments
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "launch", help="start one worker per GPU (or --workers CPU workers) on one study"
+    )
+    add_study_arguments(p, config_required=True)
+    p.add_argument("--gpus", help="comma-separated GPU indices, e.g. 0,1,2,3 (default: config)")
+    p.add_argument("--workers", type=int, help="CPU workers when no GPUs are given")
+    p.add_argument("--workers-per-gpu", type=int, help="several small-model workers per GPU")
+    p.add_argument("--n-trials", type=int, help="the study's budget of finished trials")
+    p.set_defaults(run=run)
+
+
+def worker_slots(args: argparse.Namespace, hardware: Any) -> list[dict[str, str]]:
+    """The environment of each worker: its GPU, or a share of the CPU cores."""
+    gpus = [int(g) for g in args.gpus.split(",")] if args.gpus else list(hardware.gpus)
+    per_gpu = args.workers_per_gpu or hardware.workers_per_gpu
+    if gpus:
+        return [{"CUDA_VISIBLE_DEVICES": str(g)} for g in gpus for _ in range(per_gpu)]
+    count = args.workers or hardware.workers
+    threads = max(1, (os.cpu_count() or 1) // count)  # no oversubscription of the cores
+    return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * count
+
+
+def run(args: argparse.Namespace) -> int:
+    from studies.commands.search import print_summary
+    from studies.config import load_config
+    from studies.runner import create_or_join
+    from studies.search import check_dataset, check_supported
+    from studies.storage import open_storage
+
+    config = load_config(
+        args.config, storage=args.storage, study_name=args.study_name, n_trials=args.n_trials
+    )
+    check_supported(config)
+    check_dataset(config)
+    study = create_or_join(config, open_storage(config.study.storage))
+    slots = worker_slots(args, config.hardware)
+    command = [sys.executable, "-m", "studies", "search", str(args.config), "--no-progress",
+               "--study-name", config.study.name]  # fmt: skip
+    if args.n_trials:
+        command += ["--n-trials", str(args.n_trials)]
+    print(f"launching {len(slots)} worker(s) on study {config.study.name!r}", flush=True)
+    codes = run_workers(command, slots, config.study.storage)
+    print_summary(study, top=5)
+    return max(codes, default=0)
+
+
+def run_workers(command: list[str], slots: list[dict[str, str]], storage: str) -> list[int]:
+    procs = []
+    for index, extra in enumerate(slots):
+        env = {**os.environ, **extra, STORAGE_ENV: storage, "SHORTCUT_NAS_WORKER": str(index)}
+        procs.append(subprocess.Popen(command, env=env, start_new_session=True))
+
+    def forward(signum: int, frame: Any) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return [proc.wait() for proc in procs]
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
