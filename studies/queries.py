@@ -29,9 +29,17 @@ REGRESSION_COLUMNS = ("rank", "trial", "arch", "val_rmse", "test_rmse", "params"
                       "train_seconds")  # fmt: skip
 
 
-def open_study(storage: str, study_name: str | None) -> optuna.Study:
-    """Load a study; a wrong name lists the studies that exist (one clear line)."""
-    backend = open_storage(storage, heartbeat_interval=None, grace_period=None)
+def open_study(storage: str, study_name: str | None, heartbeat: bool = False) -> optuna.Study:
+    """Load a study; a wrong name lists the studies that exist (one clear line).
+
+    `heartbeat=True` opens the storage with the workers' heartbeat settings, so it can
+    tell stale trials; reading results needs none.
+    """
+    backend = (
+        open_storage(storage)
+        if heartbeat
+        else open_storage(storage, heartbeat_interval=None, grace_period=None)
+    )
     names = study_names(backend)
     if study_name is None:
         if len(names) != 1:

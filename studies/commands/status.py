@@ -21,13 +21,9 @@ def study_status(study: Any) -> dict[str, Any]:
     """States, and for each RUNNING trial its worker, epoch, and heartbeat age."""
     from studies.runner import state_counts
 
-    storage = study._storage
-    backend = getattr(storage, "_backend", storage)
-    stale = (
-        set(backend._get_stale_trial_ids(study._study_id))
-        if backend.is_heartbeat_enabled()
-        else set()
-    )
+    backend = getattr(study._storage, "_backend", study._storage)
+    # RDBStorage's own notion of stale: no heartbeat within the grace period.
+    stale = set(backend._get_stale_trial_ids(study._study_id))
     now = datetime.datetime.now()
     running = []
     for trial in study.get_trials(deepcopy=False):
@@ -50,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from studies.queries import open_study
 
     storage, name, _ = locate_study(args)
-    status = study_status(open_study(storage, name))
+    status = study_status(open_study(storage, name, heartbeat=True))
     if args.json:
         print(json.dumps(status))
         return 0
