@@ -216,7 +216,7 @@ def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) ->
     # Training = inside Trainer.fit, minus our per-epoch checkpoint uploads (storage work).
     fit = sum(
         float(t.user_attrs.get("train_seconds", 0.0))
-        - float((t.user_attrs.get("checkpoint") or {}).get("seconds", 0.0))
+        - float(t.user_attrs.get("checkpoint_seconds", 0.0))
         for t in done
     )
     # The search itself: first trial start to last trial end, on every worker.

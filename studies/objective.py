@@ -23,7 +23,13 @@ from optuna.trial import TrialState
 
 from lightning_modules import TrainingRun, train_architecture
 from search_space import ArchitectureSpec, suggest
-from studies.checkpoints import ArtifactCheckpoint, ArtifactStore, FinalWeights, download_to
+from studies.checkpoints import (
+    ArtifactCheckpoint,
+    ArtifactStore,
+    FinalWeights,
+    checkpoint_plugins,
+    download_to,
+)
 from studies.config import StudyConfig
 from studies.notes import save_trial_note
 from studies.runner import is_surplus
@@ -31,7 +37,7 @@ from studies.storage import MAX_RETRY
 
 REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
 # Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
-NOT_COPIED = ("checkpoint", "model_artifact", "worker", REUSED_FROM)
+NOT_COPIED = ("checkpoint", "checkpoint_seconds", "model_artifact", "worker", REUSED_FROM)
 
 
 class TrialFailure(Exception):
@@ -85,6 +91,9 @@ class Objective:
                 train=self.config.train,
                 callbacks=self.callbacks(trial),
                 resume_from=self.resume_checkpoint(trial, Path(tmp)),
+                trainer_kwargs=(
+                    {"plugins": checkpoint_plugins(trial, self.store)} if self.store else {}
+                ),
             )
             return self._fit(trial, spec, run)
 
@@ -124,7 +133,7 @@ class Objective:
     def callbacks(self, trial: optuna.trial.Trial) -> list[Any]:
         callbacks: list[Any] = []
         if self.store is not None:
-            callbacks += [ArtifactCheckpoint(trial, self.store), FinalWeights(trial, self.store)]
+            callbacks += [ArtifactCheckpoint(trial), FinalWeights(trial, self.store)]
         if self.config.study.pruner_kind != "none":
             from optuna_integration import PyTorchLightningPruningCallback
 
