@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -183,3 +184,32 @@ def test_several_devices_per_trial_is_refused_clearly(write_config, capsys) -> N
     assert main(["search", str(path), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "devices=2" in err[0] and "launch --gpus" in err[0]
+
+
+def test_dashboard_serves_the_study_on_localhost(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import urllib.request
+
+    path = write_config(n_trials=1)
+    search(load_config(path), progress=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "studies", "dashboard", str(path), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        body = ""
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert '"tiny"' in body, body
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}" in out
