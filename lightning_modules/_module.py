@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_modules._config import TrainConfig
-from search_space import ArchitectureSpec, Backbone, build_model, resolve_arch
+from search_space import ArchitectureSpec, Backbone, ShortcutNet, build_model, resolve_arch
 
 
 class ShortcutModule(L.LightningModule):
@@ -34,6 +34,9 @@ class ShortcutModule(L.LightningModule):
         task: "classification" or "regression".
         train: a `TrainConfig` as a dict (plain data, so it lands in the checkpoint).
     """
+
+    _sums: torch.Tensor  # registered buffer (annotated for type checkers)
+    model: ShortcutNet
 
     def __init__(
         self,

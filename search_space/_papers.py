@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from search_space._spec import ArchitectureSpec
+from search_space._spec import ArchitectureSpec, ShortcutType
 
+S = ShortcutType  # short, for the table below
 CIFAR = (3, 32, 32)
 MNIST = (1, 28, 28)
 
@@ -25,36 +26,36 @@ class PaperNetwork:
 
 PAPER_NETWORKS: dict[str, PaperNetwork] = {
     "plain20": PaperNetwork(
-        ArchitectureSpec(shortcut="none", span=2, depth=20, width=16), CIFAR, 10, 270_000,
+        ArchitectureSpec(shortcut=S.NONE, span=2, depth=20, width=16), CIFAR, 10, 270_000,
         "He et al. 2015, sec. 4.2 (plain-20; as ResNet-20 with option A: 0.27M)",
     ),
     "plain56": PaperNetwork(
-        ArchitectureSpec(shortcut="none", span=2, depth=56, width=16), CIFAR, 10, 850_000,
+        ArchitectureSpec(shortcut=S.NONE, span=2, depth=56, width=16), CIFAR, 10, 850_000,
         "He et al. 2015, sec. 4.2 (plain-56; as ResNet-56: 0.85M)",
     ),
     "resnet20": PaperNetwork(
-        ArchitectureSpec(shortcut="identity", span=2, depth=20, width=16), CIFAR, 10, 270_000,
+        ArchitectureSpec(shortcut=S.IDENTITY, span=2, depth=20, width=16), CIFAR, 10, 270_000,
         "He et al. 2015, Table 6 (ResNet-20: 0.27M)",
     ),
     "resnet56": PaperNetwork(
-        ArchitectureSpec(shortcut="identity", span=2, depth=56, width=16), CIFAR, 10, 850_000,
+        ArchitectureSpec(shortcut=S.IDENTITY, span=2, depth=56, width=16), CIFAR, 10, 850_000,
         "He et al. 2015, Table 6 (ResNet-56: 0.85M)",
     ),
     "resnet110": PaperNetwork(
-        ArchitectureSpec(shortcut="identity", span=2, depth=110, width=16), CIFAR, 10, 1_700_000,
+        ArchitectureSpec(shortcut=S.IDENTITY, span=2, depth=110, width=16), CIFAR, 10, 1_700_000,
         "He et al. 2015, Table 6 (ResNet-110: 1.7M)",
     ),
     "highway": PaperNetwork(
-        ArchitectureSpec(shortcut="highway", span=1, depth=10, width=32, stages=1), MNIST, 10,
+        ArchitectureSpec(shortcut=S.HIGHWAY, span=1, depth=10, width=32, stages=1), MNIST, 10,
         151_000,
         "Srivastava et al. 2015, Table 1 (10-layer convolutional highway net, width 32: 151K)",
     ),
     "densenet40_k12": PaperNetwork(
-        ArchitectureSpec(shortcut="dense", span=1, depth=40, growth_rate=12, compression=1.0),
+        ArchitectureSpec(shortcut=S.DENSE, span=1, depth=40, growth_rate=12, compression=1.0),
         CIFAR, 10, 1_000_000, "Huang et al. 2017, Table 2 (DenseNet L=40, k=12: 1.0M)",
     ),
     "densenet_bc100_k12": PaperNetwork(
-        ArchitectureSpec(shortcut="dense", span=2, depth=100, growth_rate=12, compression=0.5),
+        ArchitectureSpec(shortcut=S.DENSE, span=2, depth=100, growth_rate=12, compression=0.5),
         CIFAR, 10, 800_000, "Huang et al. 2017, Table 2 (DenseNet-BC L=100, k=12: 0.8M)",
     ),
 }  # fmt: skip

@@ -135,7 +135,7 @@ class FinalWeights(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.interrupted:
             return
-        model = pl_module.model  # type: ignore[attr-defined]
+        model: Any = pl_module.model  # a ShortcutModule's ShortcutNet
         meta = {
             "arch": model.spec.to_str(),
             "input_shape": list(model.input_shape),

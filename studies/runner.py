@@ -60,7 +60,7 @@ def create_or_join(config: StudyConfig, storage: Any) -> optuna.Study:
     study = optuna.create_study(
         study_name=settings.name,
         storage=storage,
-        directions=config.directions,
+        directions=config.directions,  # type: ignore[arg-type]  # 'maximize'/'minimize'
         sampler=make_sampler(settings.sampler, settings.seed),
         pruner=make_pruner(settings.pruner_kind, config.train.epochs),
         load_if_exists=True,
