@@ -47,6 +47,7 @@ from typing import Any, NoReturn, TypeVar
 from lightning_modules import DATASETS, DataConfig, TrainConfig
 from search_space import SearchSpace, check_input
 from studies._redact import redact
+from studies.storage import DEFAULT_STORAGE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,7 +76,6 @@ MAX_OBJECTIVES = 3  # beyond three, a Pareto front is too large to read
 SAMPLERS = ("tpe", "random", "grid", "nsga2")
 PRUNERS = ("auto", "hyperband", "median", "none")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")  # Lightning's accelerator names
-DEFAULT_STORAGE = "sqlite:///shortcut_nas.db"
 STORAGE_ENV = "SHORTCUT_NAS_STORAGE"
 CONFIG_DIR = Path(__file__).parent / "configs"  # the ready configs shipped with the package
 TABLES = ("study", "space", "training", "data", "hardware")

@@ -20,10 +20,6 @@ class UnitShape:
     span: int  # weighted layers inside the unit
     stride: int = 1  # 2 on the first unit of a conv stage after the first
 
-    @property
-    def keeps_shape(self) -> bool:
-        return self.in_ch == self.out_ch and self.stride == 1
-
 
 class Unit(nn.Module):
     """Base class of every unit: the gradient-flow diagnostics find units by this type."""

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
-from studies.storage import DEFAULT_STORAGE
-
-STORAGE_ENV = "SHORTCUT_NAS_STORAGE"
+from studies.config import STORAGE_ENV
 
 
 def add_study_arguments(parser: argparse.ArgumentParser, config_required: bool = False) -> None:
@@ -35,5 +32,6 @@ def locate_study(args: argparse.Namespace) -> tuple[str, str | None, Any]:
 
         config = load_config(args.config, storage=args.storage, study_name=args.study_name)
         return config.study.storage, config.study.name, config
-    storage = args.storage or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
-    return storage, args.study_name, None
+    from studies.config import resolve_storage
+
+    return resolve_storage(explicit=args.storage), args.study_name, None

@@ -18,7 +18,8 @@ import subprocess
 import sys
 from typing import Any
 
-from studies.commands._common import STORAGE_ENV, add_study_arguments
+from studies.commands._common import add_study_arguments
+from studies.config import STORAGE_ENV
 
 
 def add_parser(subparsers: Any) -> None:
