@@ -13,6 +13,7 @@ a measurable share of a trial.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import lightning.pytorch as L
@@ -22,6 +23,10 @@ from torch import nn
 
 from lightning_modules._config import TrainConfig
 from search_space import ArchitectureSpec, Backbone, ShortcutNet, build_model, resolve_arch
+
+# Epoch metrics are summed across ranks by hand (one all-reduce per epoch, see
+# `_log_epoch`); Lightning's advice to add sync_dist=True would average them again.
+warnings.filterwarnings("ignore", message=r".*sync_dist=True.*when logging on epoch level")
 
 
 class ShortcutModule(L.LightningModule):

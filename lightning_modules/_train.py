@@ -140,6 +140,7 @@ def describe(
         "epochs": int(trainer.current_epoch),
         "batch_size": run.train.batch_size,
         "seed": run.train.seed,
+        "world_size": trainer.world_size,  # DDP ranks that trained it
         "host": socket.gethostname(),
         "device": device_name(module.device),
         "pid": os.getpid(),

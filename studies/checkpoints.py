@@ -93,21 +93,24 @@ class ArtifactCheckpoint(L.Callback):
 
     The time this costs the training thread (the snapshot) is kept in ``seconds``
     and recorded with the trial, so benchmarks can count it as outside training.
+    Under DDP, ranks other than 0 pass ``trial=None``: Lightning writes on rank 0
+    only, but every rank must call `save_checkpoint` (it ends in a barrier).
     """
 
-    def __init__(self, trial: optuna.trial.Trial) -> None:
+    def __init__(self, trial: optuna.trial.Trial | None) -> None:
         self.trial = trial
         self.seconds = 0.0
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         start = time.perf_counter()
         epoch = trainer.current_epoch
-        artifact_id = checkpoint_id(self.trial, slot=epoch % 2)
+        trial = self.trial
+        artifact_id = checkpoint_id(trial, slot=epoch % 2) if trial is not None else "rank-other"
         trainer.save_checkpoint(f"{ARTIFACT_SCHEME}{artifact_id}@{epoch}")  # rank 0 writes
         self.seconds += time.perf_counter() - start
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.is_global_zero:
+        if trainer.is_global_zero and self.trial is not None:
             self.trial.set_user_attr("checkpoint_seconds", round(self.seconds, 4))
 
 

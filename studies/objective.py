@@ -31,6 +31,7 @@ from studies.checkpoints import (
     download_to,
 )
 from studies.config import StudyConfig
+from studies.distributed import DistributedPruning, Ranks, TrainPlan
 from studies.notes import save_trial_note
 from studies.runner import is_surplus
 from studies.storage import MAX_RETRY
@@ -63,11 +64,18 @@ class Preempted(Exception):
 
 
 class Objective:
-    """Callable for `study.optimize`: one trial = one architecture trained once."""
+    """Callable for `study.optimize`: one trial = one architecture trained once.
 
-    def __init__(self, config: StudyConfig, store: ArtifactStore | None = None) -> None:
+    With `ranks` (a DDP trial under torchrun) this runs on rank 0 only; the other
+    ranks run `follow`, training what `train` announces.
+    """
+
+    def __init__(
+        self, config: StudyConfig, store: ArtifactStore | None = None, ranks: Ranks | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self.ranks = ranks
 
     def __call__(self, trial: optuna.trial.Trial) -> float | tuple[float, ...]:
         if is_surplus(trial, self.config.study.n_trials):
@@ -75,7 +83,7 @@ class Objective:
             raise fail(trial, "surplus: other workers already hold the study's whole budget")
         spec = suggest(trial, self.config.space)
         trial.set_user_attr("arch", spec.to_str())
-        trial.set_user_attr("worker", worker_identity())
+        trial.set_user_attr("worker", worker_identity(self.ranks))
         known = completed_trial_with_arch(trial.study, spec, exclude=trial.number)
         if known is not None:
             return reuse(trial, known)
@@ -85,20 +93,18 @@ class Objective:
         return objective_values(metrics, self.config.study.objectives)
 
     def train(self, trial: optuna.trial.Trial, spec: ArchitectureSpec) -> dict[str, Any]:
+        plan = TrainPlan(
+            arch=spec.to_str(), trial=trial.number, study=trial.study.study_name,
+            resume_artifact=self.resume_artifact(trial),
+            prune=not isinstance(trial.study.pruner, optuna.pruners.NopPruner),
+        )  # fmt: skip
+        if self.ranks is not None:
+            self.ranks.broadcast(plan)  # the other ranks now train the same plan
         with tempfile.TemporaryDirectory() as tmp:
-            run = TrainingRun(
-                data=self.config.data,
-                train=self.config.train,
-                callbacks=self.callbacks(trial),
-                resume_from=self.resume_checkpoint(trial, Path(tmp)),
-                trainer_kwargs=(
-                    {"plugins": checkpoint_plugins(trial, self.store)} if self.store else {}
-                ),
-            )
-            return self._fit(trial, spec, run)
+            return self._fit(trial, spec, self.training_run(plan, Path(tmp), trial))
 
-    def resume_checkpoint(self, trial: optuna.trial.Trial, tmp: Path) -> str | None:
-        """The last epoch checkpoint of the trial this one retries, fetched from the store.
+    def resume_artifact(self, trial: optuna.trial.Trial) -> str | None:
+        """The artifact id of the last epoch checkpoint of the trial this one retries.
 
         A retry (Optuna's heartbeat callback, or our pre-emption handling) copies the
         failed trial's user attributes, `checkpoint` included.
@@ -106,9 +112,23 @@ class Objective:
         saved = trial.user_attrs.get("checkpoint")
         if self.store is None or not saved:
             return None
-        path = download_to(self.store, saved["artifact_id"], tmp / "resume.ckpt")
         trial.set_user_attr("resumed_from", {**saved, "trial": retried_from(trial)})
-        return str(path)
+        return str(saved["artifact_id"])
+
+    def training_run(
+        self, plan: TrainPlan, tmp: Path, trial: optuna.trial.Trial | None = None
+    ) -> TrainingRun:
+        """The same run on every rank; only the rank holding `trial` writes to the study."""
+        resume = None
+        if plan.resume_artifact and self.store is not None:
+            resume = str(download_to(self.store, plan.resume_artifact, tmp / "resume.ckpt"))
+        kwargs: dict[str, Any] = self.ranks.trainer_kwargs() if self.ranks else {}
+        if self.store is not None and trial is not None:
+            kwargs["plugins"] = checkpoint_plugins(trial, self.store)
+        return TrainingRun(
+            data=self.config.data, train=self.config.train, resume_from=resume,
+            callbacks=self.callbacks(plan, trial), trainer_kwargs=kwargs,
+        )  # fmt: skip
 
     def _fit(
         self, trial: optuna.trial.Trial, spec: ArchitectureSpec, run: TrainingRun
@@ -119,7 +139,7 @@ class Objective:
             raise preempted(trial, stop) from None
         except optuna.TrialPruned as pruned:
             record(trial, getattr(pruned, "partial_metrics", {}))
-            trial.set_user_attr("state_reason", "pruned by " + self.config.study.pruner_kind)
+            trial.set_user_attr("state_reason", "pruned by " + type(trial.study.pruner).__name__)
             raise
         except FloatingPointError as error:
             raise fail(trial, f"non-finite loss: {error}") from error
@@ -130,16 +150,33 @@ class Objective:
         check_finite(trial, metrics)
         return metrics
 
-    def callbacks(self, trial: optuna.trial.Trial) -> list[Any]:
+    def callbacks(self, plan: TrainPlan, trial: optuna.trial.Trial | None) -> list[Any]:
         callbacks: list[Any] = []
         if self.store is not None:
-            callbacks += [ArtifactCheckpoint(trial), FinalWeights(trial, self.store)]
-        if self.config.study.pruner_kind != "none":
+            callbacks.append(ArtifactCheckpoint(trial))  # every rank joins the save's barrier
+            if trial is not None:
+                callbacks.append(FinalWeights(trial, self.store))
+        if not plan.prune:
+            return callbacks
+        monitor = self.config.study.objectives[0].removeprefix("best_")
+        if self.ranks is not None:
+            callbacks.append(DistributedPruning(self.ranks.distributed_trial(trial), monitor))
+        else:
             from optuna_integration import PyTorchLightningPruningCallback
 
-            monitor = self.config.study.objectives[0].removeprefix("best_")
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=monitor))
         return callbacks
+
+
+def follow(objective: Objective) -> None:
+    """DDP ranks other than 0: train each plan rank 0 announces, until it announces None."""
+    assert objective.ranks is not None and not objective.ranks.is_leader
+    while (plan := objective.ranks.broadcast()) is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                train_architecture(plan.arch, objective.training_run(plan, Path(tmp)))
+            except (optuna.TrialPruned, FloatingPointError):
+                continue  # rank 0 saw the same (broadcast decision, reduced loss) and records it
 
 
 def retried_from(trial: optuna.trial.Trial) -> int | None:
@@ -215,11 +252,13 @@ def fail(trial: optuna.trial.Trial, reason: str) -> TrialFailure:
     return TrialFailure(f"trial {trial.number} failed: {reason}")
 
 
-def worker_identity() -> dict[str, Any]:
+def worker_identity(ranks: Ranks | None = None) -> dict[str, Any]:
     """Who runs the trial: what `shortcut-nas status` shows for RUNNING trials."""
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
-    return {"host": socket.gethostname(), "pid": os.getpid(),
-            "device": f"cuda (CUDA_VISIBLE_DEVICES={gpus})" if gpus else "cpu",
+    device = f"cuda (CUDA_VISIBLE_DEVICES={gpus})" if gpus else "cpu"
+    if ranks is not None:
+        device += f" x{ranks.world_size} DDP ranks on {ranks.num_nodes} node(s)"
+    return {"host": socket.gethostname(), "pid": os.getpid(), "device": device,
             "worker": os.environ.get("SHORTCUT_NAS_WORKER")}  # fmt: skip
 
 

@@ -54,15 +54,25 @@ def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
-def create_or_join(config: StudyConfig, storage: Any) -> optuna.Study:
-    """The study of `config`, created on first use; refused if its search space differs."""
+def create_or_join(
+    config: StudyConfig,
+    storage: Any,
+    sampler: optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> optuna.Study:
+    """The study of `config`, created on first use; refused if its search space differs.
+
+    `sampler` and `pruner` replace the config's choice (Python users may pass any
+    Optuna sampler or pruner; Optuna keeps neither in the storage, so each worker
+    brings its own).
+    """
     settings = config.study
     study = optuna.create_study(
         study_name=settings.name,
         storage=storage,
         directions=config.directions,  # type: ignore[arg-type]  # 'maximize'/'minimize'
-        sampler=make_sampler(settings.sampler, settings.seed),
-        pruner=make_pruner(settings.pruner_kind, config.train.epochs),
+        sampler=sampler or make_sampler(settings.sampler, settings.seed),
+        pruner=pruner or make_pruner(settings.pruner_kind, config.train.epochs),
         load_if_exists=True,
     )
     check_compatible(study, config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import optuna
 from tqdm.auto import tqdm
 
@@ -9,18 +11,20 @@ from lightning_modules import make_datamodule
 from studies.checkpoints import open_artifact_store
 from studies.commands.search import trial_line, write_line
 from studies.config import StudyConfig
-from studies.objective import Objective, Preempted, TrialFailure
+from studies.distributed import join_ranks, under_torchrun
+from studies.objective import Objective, Preempted, TrialFailure, follow
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
 from studies.storage import open_storage
 
 
 def check_supported(config: StudyConfig) -> None:
-    """One trial on several devices needs rank 0 to own the Optuna trial (not built yet)."""
-    if config.train.devices > 1:
+    """A trial on several devices needs its ranks started by torchrun (ours or the user's)."""
+    devices = config.train.devices
+    if devices > 1 and not under_torchrun():
         raise ValueError(
-            f"[hardware] devices={config.train.devices}: training one trial on several devices "
-            "is not supported yet; set devices = 1 and use `shortcut-nas launch --gpus` to run "
-            "one trial per device"
+            f"[hardware] devices={devices} trains each trial on {devices} DDP ranks, which "
+            f"torchrun starts: run `shortcut-nas search CONFIG` (it starts them) or "
+            f"`torchrun --nproc-per-node {devices} -m studies search CONFIG`"
         )
 
 
@@ -31,12 +35,27 @@ def check_dataset(config: StudyConfig) -> None:
     datamodule.setup("fit")
 
 
-def search(config: StudyConfig, progress: bool = True) -> optuna.Study:
-    """Create or join the study and run trials until it holds `n_trials` finished trials."""
+def search(
+    config: StudyConfig,
+    progress: bool = True,
+    sampler: optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> optuna.Study | None:
+    """Create or join the study and run trials until it holds `n_trials` finished trials.
+
+    Under torchrun (one trial on several devices) rank 0 runs the study and returns
+    it; the other ranks train what rank 0 announces and return None.
+    """
     check_supported(config)
-    check_dataset(config)
+    ranks = join_ranks(config.train.accelerator) if under_torchrun() else None
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        check_dataset(config)  # once per machine: it may download
+    objective = Objective(config, open_artifact_store(config.study.artifacts), ranks)
+    if ranks is not None and not ranks.is_leader:
+        follow(objective)
+        return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we print one line per trial instead
-    study = create_or_join(config, open_storage(config.study.storage))
+    study = create_or_join(config, open_storage(config.study.storage), sampler, pruner)
     budget = config.study.n_trials
     bar = tqdm(
         total=budget, initial=min(finished_count(study), budget or 0), unit="trial",
@@ -51,12 +70,14 @@ def search(config: StudyConfig, progress: bool = True) -> optuna.Study:
 
     try:
         run_worker(
-            study, Objective(config, open_artifact_store(config.study.artifacts)),
-            budget=budget, timeout=config.study.timeout, catch=(TrialFailure,), on_trial=on_trial,
+            study, objective, budget=budget, timeout=config.study.timeout,
+            catch=(TrialFailure,), on_trial=on_trial,
         )  # fmt: skip
     except Preempted as stop:
         stop.enqueue_retry(study)  # nothing stays RUNNING; the next worker resumes it
         raise
     finally:
         bar.close()
+    if ranks is not None:
+        ranks.broadcast(None)  # the other ranks exit (only on a clean end: see distributed.py)
     return study

@@ -178,12 +178,13 @@ def test_unknown_study_lists_the_existing_ones(write_config, capsys) -> None:  #
     assert "no study 'nope'" in err and "studies there: tiny" in err
 
 
-def test_several_devices_per_trial_is_refused_clearly(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_gpus_that_do_not_split_into_ddp_groups_are_refused(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
     path = write_config()
     path.write_text(path.read_text() + '\n[hardware]\ndevices = 2\naccelerator = "cpu"\n')
-    assert main(["search", str(path), "--no-progress"]) == 2
+    assert main(["launch", str(path), "--gpus", "0,1,2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "devices=2" in err[0] and "launch --gpus" in err[0]
+    assert len(err) == 1 and "groups of [hardware] devices=2" in err[0]
+    assert not (path.parent / "study.db").exists(), "refused before the study was made"
 
 
 def test_dashboard_serves_the_study_on_localhost(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -34,14 +34,24 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def worker_slots(args: argparse.Namespace, hardware: Any) -> list[dict[str, str]]:
-    """The environment of each worker: its GPU, or a share of the CPU cores."""
+def worker_slots(args: argparse.Namespace, hardware: Any, devices: int = 1) -> list[dict[str, str]]:
+    """The environment of each worker: its GPU(s), or a share of the CPU cores.
+
+    With `devices` > 1 per trial, consecutive GPUs form one worker's DDP group
+    (0,1 and 2,3 for devices = 2); a worker's ranks share its CPU share.
+    """
     gpus = [int(g) for g in args.gpus.split(",")] if args.gpus else list(hardware.gpus)
     per_gpu = args.workers_per_gpu or hardware.workers_per_gpu
     if gpus:
-        return [{"CUDA_VISIBLE_DEVICES": str(g)} for g in gpus for _ in range(per_gpu)]
+        if len(gpus) % devices:
+            raise ValueError(
+                f"--gpus {','.join(map(str, gpus))}: {len(gpus)} GPUs do not split into "
+                f"groups of [hardware] devices={devices}; give a multiple of {devices}"
+            )
+        groups = [",".join(map(str, gpus[i : i + devices])) for i in range(0, len(gpus), devices)]
+        return [{"CUDA_VISIBLE_DEVICES": g} for g in groups for _ in range(per_gpu)]
     count = args.workers or hardware.workers
-    threads = max(1, (os.cpu_count() or 1) // count)  # no oversubscription of the cores
+    threads = max(1, (os.cpu_count() or 1) // (count * devices))  # no oversubscription
     return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * count
 
 
@@ -49,16 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from studies.commands.search import print_summary
     from studies.config import load_config
     from studies.runner import create_or_join
-    from studies.search import check_dataset, check_supported
+    from studies.search import check_dataset
     from studies.storage import open_storage
 
     config = load_config(
         args.config, storage=args.storage, study_name=args.study_name, n_trials=args.n_trials
     )
-    check_supported(config)
+    slots = worker_slots(args, config.hardware, config.train.devices)  # bad --gpus: no study yet
     check_dataset(config)
     study = create_or_join(config, open_storage(config.study.storage))
-    slots = worker_slots(args, config.hardware)
     command = [sys.executable, "-m", "studies", "search", str(args.config), "--no-progress",
                "--study-name", config.study.name]  # fmt: skip
     if args.n_trials:

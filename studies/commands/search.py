@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -30,14 +31,22 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from studies.config import load_config
+    from studies.distributed import torchrun_command, under_torchrun
     from studies.search import search
 
     config = load_config(
         args.config, storage=args.storage, study_name=args.study_name,
         n_trials=args.n_trials, timeout=args.timeout,
     )  # fmt: skip
+    devices = config.train.devices
+    if devices > 1 and not under_torchrun():
+        print(f"each trial trains on {devices} devices: starting {devices} ranks with torchrun",
+              flush=True)  # fmt: skip
+        command = torchrun_command(devices, sys.argv[1:])
+        os.execv(command[0], command)  # torchrun forwards Ctrl-C and SIGTERM to every rank
     study = search(config, progress=not args.no_progress)
-    print_summary(study, args.top)
+    if study is not None:  # None: a DDP rank other than 0, which prints nothing
+        print_summary(study, args.top)
     return 0
 
 

@@ -1,0 +1,137 @@
+"""One trial on several devices: Lightning DDP, with rank 0 the only Optuna client.
+
+How the ranks start: `torchrun` (torch.distributed.run), the launcher that also
+spans machines. `shortcut-nas search` with ``[hardware] devices > 1`` re-executes
+itself under ``torchrun --standalone --nproc-per-node DEVICES`` when it is not
+already running under torchrun, so one machine needs no extra command; for
+several machines, `scripts/torchrun_multinode.sh` runs torchrun on each node.
+
+Rank 0 runs the study exactly like a one-device worker: it samples the spec,
+reuses a known architecture, records results, and holds the heartbeat. When it
+decides to train, it broadcasts a `TrainPlan` (arch, trial number, checkpoint to
+resume from) and every other rank builds the same Trainer and trains the same
+network. The other ranks never open the study's storage, so nodes other than the
+first need no database access. Pruning goes through optuna-integration's
+`TorchDistributedTrial`: rank 0 reports and decides, the decision is broadcast,
+and all ranks raise `TrialPruned` at the same epoch (a rank that stopped alone
+would leave the others waiting in an all-reduce). When rank 0's worker loop ends
+it broadcasts ``None`` and the other ranks exit; if any rank dies, torchrun stops
+the rest (and rank 0's SIGTERM fails and re-enqueues its trial).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import lightning.pytorch as L
+import optuna
+import torch
+import torch.distributed as dist
+
+TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
+# Rank 0 may wait a long time between trials (other workers' last trials); the control
+# group's broadcasts must outlast that. Dead ranks are torchrun's to detect, not a timeout's.
+CONTROL_TIMEOUT = datetime.timedelta(hours=48)
+
+
+def under_torchrun() -> bool:
+    """True inside a process torchrun started (its environment names rank and world)."""
+    return all(name in os.environ for name in TORCHRUN_VARS)
+
+
+def torchrun_command(devices: int, argv: list[str]) -> list[str]:
+    """This command again, as `devices` ranks on this machine (a free port is picked)."""
+    return [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc-per-node={devices}", "--module", "studies", *argv,
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """What rank 0 tells the other ranks before each trial it trains."""
+
+    arch: str
+    trial: int
+    study: str
+    resume_artifact: str | None  # the checkpoint every rank loads (from the artifact store)
+    prune: bool  # whether ranks report through a TorchDistributedTrial this trial
+
+
+@dataclass
+class Ranks:
+    """This process's place in the torchrun world, and a gloo group for Python objects."""
+
+    rank: int
+    world_size: int
+    local_world_size: int
+    control: Any  # torch.distributed.ProcessGroup (gloo: objects travel on the CPU)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def num_nodes(self) -> int:
+        return self.world_size // self.local_world_size
+
+    def trainer_kwargs(self) -> dict[str, Any]:
+        """Lightning's topology must match torchrun's, or it refuses to start."""
+        return {"strategy": "ddp", "devices": self.local_world_size, "num_nodes": self.num_nodes}
+
+    def broadcast(self, value: Any = None) -> Any:
+        box = [value if self.is_leader else None]
+        dist.broadcast_object_list(box, src=0, group=self.control)
+        return box[0]
+
+    def distributed_trial(self, trial: optuna.trial.Trial | None) -> Any:
+        from optuna_integration import TorchDistributedTrial
+
+        return TorchDistributedTrial(trial if self.is_leader else None, group=self.control)
+
+
+def join_ranks(accelerator: str) -> Ranks:
+    """Initialise torch.distributed from torchrun's environment (NCCL on GPUs, else gloo).
+
+    Lightning finds the process group already there and uses it for every trial.
+    """
+    on_gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+    if not dist.is_initialized():
+        if on_gpu:
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+        dist.init_process_group(backend="nccl" if on_gpu else "gloo")
+    control = dist.new_group(backend="gloo", timeout=CONTROL_TIMEOUT)
+    return Ranks(
+        rank=dist.get_rank(), world_size=dist.get_world_size(),
+        local_world_size=int(os.environ["LOCAL_WORLD_SIZE"]), control=control,
+    )  # fmt: skip
+
+
+class DistributedPruning(L.Callback):
+    """Report the monitored metric each epoch; all ranks stop together when rank 0 prunes.
+
+    optuna-integration's `PyTorchLightningPruningCallback` expects every rank to
+    hold the Optuna trial (and its storage); here only rank 0 does, so reporting
+    goes through `TorchDistributedTrial`, whose `should_prune` is broadcast.
+    The metric is already reduced across ranks (see ShortcutModule), so every
+    rank sees the same value.
+    """
+
+    def __init__(self, trial: Any, monitor: str) -> None:
+        self.trial = trial
+        self.monitor = monitor
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            raise KeyError(f"pruning monitors {self.monitor!r}, which the module did not log")
+        epoch = trainer.current_epoch
+        self.trial.report(float(value), step=epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}")

@@ -1,0 +1,144 @@
+"""One trial on several devices: DDP on 2 CPU processes (gloo) started by torchrun."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from studies.commands.launch import worker_slots
+from studies.config import HardwareConfig, load_config
+from studies.distributed import torchrun_command
+from studies.search import search
+
+DDP_ENV = {"OMP_NUM_THREADS": "1", "SHORTCUT_NAS_HEARTBEAT_INTERVAL": "1"}
+
+
+def ddp_config(write_config, **fields: object) -> Path:  # type: ignore[no-untyped-def]
+    path = write_config(shortcuts='["identity", "dense"]', **fields)
+    path.write_text(path.read_text() + '\n[hardware]\naccelerator = "cpu"\ndevices = 2\n')
+    return path
+
+
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **DDP_ENV}
+    return subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=True, timeout=300)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_ddp_trials_record_one_result_each(write_config, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = ddp_config(write_config, n_trials=2, storage=pg_url)
+    done = run([sys.executable, "-m", "studies", "search", str(path), "--no-progress"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "starting 2 ranks with torchrun" in done.stdout
+    assert done.stdout.count("study 'tiny'") == 1, "only rank 0 prints the summary"
+    study = optuna.load_study(study_name="tiny", storage=pg_url)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    for trial in trials:
+        attrs = trial.user_attrs
+        assert attrs["details"]["world_size"] == 2
+        assert "x2 DDP ranks on 1 node(s)" in attrs["worker"]["device"]
+        assert 0.0 < attrs["val_acc"] <= 1.0 and "test_acc" in attrs
+        assert attrs["checkpoint"]["epoch"] == 1 and attrs["model_artifact"]
+        assert sorted(trial.intermediate_values) == [], "pruner none: nothing reported"
+
+
+PRUNE_ALL = """
+import sys
+import optuna
+from studies.config import load_config
+from studies.search import search
+
+# val_acc < 2 always: rank 0 prunes every trial at its first epoch.
+search(load_config(sys.argv[1]), progress=False, pruner=optuna.pruners.ThresholdPruner(lower=2.0))
+"""
+
+
+@pytest.mark.slow
+def test_pruning_stops_every_rank(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = ddp_config(write_config, n_trials=2, epochs=3)
+    script = tmp_path / "prune_all.py"
+    script.write_text(PRUNE_ALL)
+    command = torchrun_command(2, [])[:-2] + [str(script), str(path)]  # a script, not -m
+    done = run(command, tmp_path)
+    # A rank that kept training would wait forever in an all-reduce: the timeout would fire.
+    assert done.returncode == 0, done.stderr[-3000:]
+    config = load_config(path)
+    study = optuna.load_study(study_name="tiny", storage=config.study.storage)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.PRUNED] * 2
+    for trial in trials:
+        assert list(trial.intermediate_values) == [0], "reported once, by rank 0"
+        assert trial.user_attrs["epochs"] == 1
+        assert trial.user_attrs["state_reason"] == "pruned by ThresholdPruner"
+
+
+def test_search_outside_torchrun_names_the_launcher(write_config) -> None:  # type: ignore[no-untyped-def]
+    config = load_config(ddp_config(write_config))
+    with pytest.raises(ValueError, match=r"devices=2 .*torchrun --nproc-per-node 2 -m studies"):
+        search(config, progress=False)
+    assert not Path(config.study.storage.removeprefix("sqlite:///")).exists(), "no study made"
+
+
+def test_torchrun_command_reruns_this_command_per_rank() -> None:
+    command = torchrun_command(4, ["search", "c.toml"])
+    assert command[1:] == [
+        "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4",
+        "--module", "studies", "search", "c.toml",
+    ]  # fmt: skip
+
+
+def slots(gpus: str | None, workers: int | None, devices: int) -> list[dict[str, str]]:
+    args = argparse.Namespace(gpus=gpus, workers=workers, workers_per_gpu=None)
+    return worker_slots(args, HardwareConfig(), devices)
+
+
+def test_launch_groups_gpus_by_devices_per_trial() -> None:
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in slots("0,1,2,3", None, 2)] == ["0,1", "2,3"]
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in slots("0,1,2,3", None, 1)] == ["0", "1", "2", "3"]
+    with pytest.raises(ValueError, match="do not split into groups of"):
+        slots("0,1,2", None, 2)
+
+
+def test_launch_shares_cpu_cores_between_all_ranks() -> None:
+    cores = os.cpu_count() or 1
+    (slot,) = slots(None, 1, 2)
+    assert slot["OMP_NUM_THREADS"] == str(max(1, cores // 2))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_multinode_launcher_trains_one_trial_across_two_nodes(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """scripts/torchrun_multinode.sh as two "machines" on localhost, one rank each."""
+    path = ddp_config(write_config, n_trials=1)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "torchrun_multinode.sh"
+    port = str(free_port())
+    nodes = []
+    for node_rank in ("0", "1"):
+        env = {**os.environ, **DDP_ENV, "NNODES": "2", "NODE_RANK": node_rank,
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "GPUS_PER_NODE": "1"}  # fmt: skip
+        command = ["bash", str(script), str(path)]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        nodes.append(subprocess.Popen(command, cwd=tmp_path, env=env, text=True, **pipes))
+    outputs = [node.communicate(timeout=300) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs[0][1][-3000:]
+    assert "study 'tiny'" in outputs[0][0] and "study 'tiny'" not in outputs[1][0]
+    study = optuna.load_study(study_name="tiny", storage=load_config(path).study.storage)
+    (trial,) = study.get_trials()
+    assert trial.state is TrialState.COMPLETE
+    assert trial.user_attrs["worker"]["device"] == "cpu x2 DDP ranks on 2 node(s)"
