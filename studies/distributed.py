@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -43,12 +44,40 @@ def under_torchrun() -> bool:
     return all(name in os.environ for name in TORCHRUN_VARS)
 
 
+def torchrun_args(devices: int, argv: list[str]) -> list[str]:
+    """torchrun's arguments for this command again as `devices` ranks on this machine."""
+    return ["--standalone", f"--nproc-per-node={devices}", "--module", "studies", *argv]
+
+
 def torchrun_command(devices: int, argv: list[str]) -> list[str]:
-    """This command again, as `devices` ranks on this machine (a free port is picked)."""
-    return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc-per-node={devices}", "--module", "studies", *argv,
-    ]  # fmt: skip
+    """The same as a command line (a free port is picked)."""
+    return [sys.executable, "-m", "torch.distributed.run", *torchrun_args(devices, argv)]
+
+
+def run_ranks(devices: int, argv: list[str]) -> int:
+    """Run `shortcut-nas ARGV` as `devices` ranks with torchrun, in this process.
+
+    In-process rather than exec'd so that torchrun's own ways of stopping (a
+    signal, a rank that failed) end in one line and an exit code, not its traceback.
+    torchrun passes SIGINT/SIGTERM on to every rank; rank 0 fails and re-enqueues
+    its trial (see `studies.objective.Preempted`).
+    """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    try:
+        run(parse_args(torchrun_args(devices, argv)))
+    except SignalException as stop:
+        print(f"stopped by {stop.sigval.name}; the trial was failed and enqueued again",
+              file=sys.stderr)  # fmt: skip
+        return 128 + int(stop.sigval)
+    except ChildFailedError as failed:
+        rank, failure = failed.get_first_failure()
+        print(f"DDP rank {rank} exited with code {failure.exitcode}; its error is printed above",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
 
 
 @dataclass(frozen=True)
@@ -135,3 +164,25 @@ class DistributedPruning(L.Callback):
         self.trial.report(float(value), step=epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}")
+
+
+class StopAtRankZeroStep(L.Callback):
+    """SIGTERM under DDP without the deadlock: every rank stops at the same training step.
+
+    Lightning's own SIGTERM handler runs `dist.broadcast` inside the signal handler;
+    torchrun signals every rank, so each rank adds a broadcast at a random point of
+    its collective sequence and the ranks can wait on each other forever (seen here
+    on 2 CPU ranks: killed after torchrun's 30 s grace, trial left RUNNING). This
+    handler only raises Lightning's flag; Lightning already broadcasts rank 0's flag
+    before every training step and then all ranks raise `SIGTERMException` together.
+    Installed at train start, just after Lightning installs its handler (which it
+    restores at teardown, so ours goes with it).
+    """
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        connector = trainer._signal_connector  # Lightning's flag, read by its loops
+
+        def flag(signum: int, frame: Any) -> None:
+            connector.received_sigterm = True
+
+        signal.signal(signal.SIGTERM, flag)

@@ -31,7 +31,7 @@ from studies.checkpoints import (
     download_to,
 )
 from studies.config import StudyConfig
-from studies.distributed import DistributedPruning, Ranks, TrainPlan
+from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
 from studies.notes import save_trial_note
 from studies.runner import is_surplus
 from studies.storage import MAX_RETRY
@@ -151,7 +151,7 @@ class Objective:
         return metrics
 
     def callbacks(self, plan: TrainPlan, trial: optuna.trial.Trial | None) -> list[Any]:
-        callbacks: list[Any] = []
+        callbacks: list[Any] = [StopAtRankZeroStep()] if self.ranks is not None else []
         if self.store is not None:
             callbacks.append(ArtifactCheckpoint(trial))  # every rank joins the save's barrier
             if trial is not None:

@@ -142,3 +142,39 @@ def test_multinode_launcher_trains_one_trial_across_two_nodes(write_config, tmp_
     (trial,) = study.get_trials()
     assert trial.state is TrialState.COMPLETE
     assert trial.user_attrs["worker"]["device"] == "cpu x2 DDP ranks on 2 node(s)"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_rank_and_the_retry_resumes(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Pre-emption of a DDP trial: FAIL + WAITING retry, nothing RUNNING, resume at the epoch."""
+    import signal
+    import time
+
+    path = ddp_config(write_config, n_trials=1, epochs=30)
+    storage = load_config(path).study.storage
+    command = [sys.executable, "-m", "studies", "search", str(path), "--no-progress"]
+    env = {**os.environ, **DDP_ENV}
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            running = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+        except KeyError:
+            running = []
+        if running and (running[0].user_attrs.get("checkpoint") or {}).get("epoch", -1) >= 1:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)  # Lightning's own handler could deadlock the ranks
+    assert proc.returncode == 143, err[-3000:]
+    assert "stopped by SIGTERM" in err
+    states = [t.state for t in optuna.load_study(study_name="tiny", storage=storage).get_trials()]
+    assert states == [TrialState.FAIL, TrialState.WAITING]
+    done = run(command, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
+    resumed = trials[1].user_attrs["resumed_from"]
+    assert resumed["trial"] == 0 and resumed["epoch"] >= 1
+    assert trials[1].user_attrs["epochs"] == 30

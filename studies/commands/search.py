@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -31,7 +30,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from studies.config import load_config
-    from studies.distributed import torchrun_command, under_torchrun
+    from studies.distributed import run_ranks, under_torchrun
     from studies.search import search
 
     config = load_config(
@@ -42,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if devices > 1 and not under_torchrun():
         print(f"each trial trains on {devices} devices: starting {devices} ranks with torchrun",
               flush=True)  # fmt: skip
-        command = torchrun_command(devices, sys.argv[1:])
-        os.execv(command[0], command)  # torchrun forwards Ctrl-C and SIGTERM to every rank
+        return run_ranks(devices, sys.argv[1:])
     study = search(config, progress=not args.no_progress)
     if study is not None:  # None: a DDP rank other than 0, which prints nothing
         print_summary(study, args.top)
