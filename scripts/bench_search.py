@@ -214,10 +214,13 @@ def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) ->
     study = optuna.load_study(study_name="bench", storage=storage)
     done = [t for t in study.trials if t.state.is_finished() and t.state.name != "FAIL"]
     # Training = inside Trainer.fit, minus our per-epoch checkpoint uploads (storage work).
+    # A trial that reused a known architecture's results trained nothing (its copied
+    # train_seconds belong to the original).
     fit = sum(
         float(t.user_attrs.get("train_seconds", 0.0))
         - float(t.user_attrs.get("checkpoint_seconds", 0.0))
         for t in done
+        if "reused_from_trial" not in t.user_attrs
     )
     # The search itself: first trial start to last trial end, on every worker.
     span = (

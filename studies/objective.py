@@ -8,6 +8,7 @@ package versions, checkpoint), so the study answers questions without us:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -34,7 +35,7 @@ from studies.config import StudyConfig
 from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
 from studies.notes import save_trial_note
 from studies.runner import is_surplus
-from studies.storage import MAX_RETRY
+from studies.storage import MAX_RETRY, set_user_attrs
 
 REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
 # Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
@@ -82,8 +83,7 @@ class Objective:
             trial.study.stop()
             raise fail(trial, "surplus: other workers already hold the study's whole budget")
         spec = suggest(trial, self.config.space)
-        trial.set_user_attr("arch", spec.to_str())
-        trial.set_user_attr("worker", worker_identity(self.ranks))
+        set_user_attrs(trial, {"arch": spec.to_str(), "worker": worker_identity(self.ranks)})
         known = completed_trial_with_arch(trial.study, spec, exclude=trial.number)
         if known is not None:
             return reuse(trial, known)
@@ -205,10 +205,8 @@ def completed_trial_with_arch(
 
 def reuse(trial: optuna.trial.Trial, known: optuna.trial.FrozenTrial) -> float | tuple[float, ...]:
     """Copy a finished trial's results instead of training the same network again."""
-    for key, value in known.user_attrs.items():
-        if key not in NOT_COPIED:
-            trial.set_user_attr(key, value)
-    trial.set_user_attr(REUSED_FROM, known.number)
+    copied = {k: v for k, v in known.user_attrs.items() if k not in NOT_COPIED}
+    set_user_attrs(trial, {**copied, REUSED_FROM: known.number})
     values = tuple(known.values)
     return values[0] if len(values) == 1 else values
 
@@ -221,18 +219,19 @@ TOP_LEVEL = ("params", "macs", "depth", "epochs", "val_acc", "best_val_acc", "te
 
 def record(trial: optuna.trial.Trial, metrics: dict[str, Any]) -> None:
     """The metrics as user attributes: the often-read ones one by one, the rest (per-unit
-    gradient profiles, losses, run details) in one ``details`` dict. Each attribute is a
-    database round trip, so ~15 writes instead of ~35 per trial."""
-    details = {}
+    gradient profiles, losses, run details) in one ``details`` dict; all in one
+    transaction."""
+    top: dict[str, Any] = {}
+    details: dict[str, Any] = {}
     for key, value in metrics.items():
         if isinstance(value, float) and not math.isfinite(value):
             value = str(value)  # JSON has no inf/nan; keep them readable
         if key in TOP_LEVEL:
-            trial.set_user_attr(key, value)
+            top[key] = value
         elif key != "arch":
             details[key] = value
     details["versions"] = package_versions()
-    trial.set_user_attr("details", details)
+    set_user_attrs(trial, {**top, "details": details})
 
 
 def objective_values(metrics: dict[str, Any], objectives: tuple[str, ...] | list[str]) -> Any:
@@ -262,6 +261,7 @@ def worker_identity(ranks: Ranks | None = None) -> dict[str, Any]:
             "worker": os.environ.get("SHORTCUT_NAS_WORKER")}  # fmt: skip
 
 
+@functools.cache  # metadata lookups scan site-packages: once per process, not per trial
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in ("shortcut-nas", "torch", "lightning", "optuna", "optuna-integration"):

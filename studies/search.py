@@ -12,6 +12,7 @@ from studies.checkpoints import open_artifact_store
 from studies.commands.search import trial_line, write_line
 from studies.config import StudyConfig
 from studies.distributed import join_ranks, under_torchrun
+from studies.notes import flush_notes
 from studies.objective import Objective, Preempted, TrialFailure, follow
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
 from studies.storage import open_storage
@@ -77,6 +78,7 @@ def search(
         stop.enqueue_retry(study)  # nothing stays RUNNING; the next worker resumes it
         raise
     finally:
+        flush_notes()
         bar.close()
     if ranks is not None:
         ranks.broadcast(None)  # the other ranks exit (only on a clean end: see distributed.py)

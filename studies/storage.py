@@ -133,3 +133,28 @@ def prepare_sqlite(url: str) -> None:
 
 def study_names(storage: RDBStorage) -> list[str]:
     return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+
+
+def set_user_attrs(trial: optuna.trial.Trial, attrs: dict[str, Any]) -> None:
+    """Several user attributes of a running trial, in one database transaction.
+
+    Optuna commits each `set_user_attr` on its own (about 1 ms on SQLite, a network
+    round trip on PostgreSQL) and a trial records ~16 at its end. RDBStorage has the
+    per-attribute upsert without the commit; we run it for all of them in one
+    session. Any other storage (or an Optuna without that step): one by one.
+    """
+    backend = getattr(trial.storage, "_backend", trial.storage)
+    upsert = getattr(backend, "_set_trial_attr_without_commit", None)
+    try:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+    except ImportError:
+        upsert = None
+    if not isinstance(backend, RDBStorage) or upsert is None:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    with _create_scoped_session(backend.scoped_session, True) as session:
+        for key, value in attrs.items():
+            upsert(session, models.TrialUserAttributeModel, trial._trial_id, key, value)
+    trial._cached_frozen_trial.user_attrs.update(attrs)  # what Trial.set_user_attr also does

@@ -28,6 +28,7 @@ from lightning_modules.data._augment import BatchTransform, CollateBatch, Normal
 from lightning_modules.data._resident import ResidentLoader
 from lightning_modules.data._split import indices_hash, seeded_split, split_count
 
+EVAL_BATCH = 1024  # validation/test batch at least this (see `_batch_for`)
 RESIDENT_MEMORY_SHARE = 0.5  # resident=None: hold the data on a GPU if it takes at most this
 #                              share of the free memory; the rest is for activations
 _STATE_KEYS = ("dataset", "split_seed", "val_fraction", "subset", "pool_size", "train_size",
@@ -343,9 +344,15 @@ class TensorDataModule(pl.LightningDataModule):
         # metrics are exact, with no sample padded in or dropped.
         rank, world_size = self._topology() if shuffle else (0, 1)
         return ResidentLoader(
-            samples.x, samples.y, self.batch_size, transform,
+            samples.x, samples.y, self._batch_for(shuffle), transform,
             shuffle=shuffle, seed=self.seed, rank=rank, world_size=world_size,
         )  # fmt: skip
+
+    def _batch_for(self, training: bool) -> int:
+        """Evaluation batches are larger (no activations kept for backward): on small
+        images a step is mostly per-step overhead, and a larger batch is fewer steps.
+        Batch norm is in eval mode there, so the metrics do not depend on it."""
+        return self.batch_size if training else max(self.batch_size, EVAL_BATCH)
 
     def _dataloader(
         self, samples: Samples, transform: BatchTransform, *, shuffle: bool
@@ -360,7 +367,7 @@ class TensorDataModule(pl.LightningDataModule):
         workers = self.config.num_workers
         return DataLoader(
             TensorDataset(samples.x, samples.y),
-            batch_size=self.batch_size,
+            batch_size=self._batch_for(shuffle),
             shuffle=shuffle,
             generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
             drop_last=shuffle and 0 < 2 * remainder < self.batch_size < len(samples),
