@@ -20,7 +20,6 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
-from optuna.trial import TrialState
 
 from lightning_modules import TrainingRun, train_architecture
 from search_space import ArchitectureSpec, suggest
@@ -35,7 +34,7 @@ from studies.config import StudyConfig
 from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
 from studies.notes import save_trial_note
 from studies.runner import is_surplus
-from studies.storage import MAX_RETRY, set_user_attrs
+from studies.storage import MAX_RETRY, completed_with_attr, set_user_attrs
 
 REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
 # Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
@@ -196,11 +195,7 @@ def completed_trial_with_arch(
     study: optuna.Study, spec: ArchitectureSpec, exclude: int
 ) -> optuna.trial.FrozenTrial | None:
     """The first COMPLETE trial of this study that trained the same network."""
-    arch = spec.to_str()
-    for frozen in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if frozen.number != exclude and frozen.user_attrs.get("arch") == arch:
-            return frozen
-    return None
+    return completed_with_attr(study, "arch", spec.to_str(), exclude)
 
 
 def reuse(trial: optuna.trial.Trial, known: optuna.trial.FrozenTrial) -> float | tuple[float, ...]:

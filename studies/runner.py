@@ -24,6 +24,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from studies.config import StudyConfig
+from studies.storage import count_before, count_states
 
 FINGERPRINT_ATTR = "space_fingerprint"
 CONFIG_ATTR = "config"
@@ -100,7 +101,7 @@ def check_compatible(study: optuna.Study, config: StudyConfig) -> None:
 
 
 def state_counts(study: optuna.Study) -> Counter[TrialState]:
-    return Counter(t.state for t in study.get_trials(deepcopy=False))
+    return Counter(count_states(study))
 
 
 def finished_count(study: optuna.Study) -> int:
@@ -113,8 +114,7 @@ def is_surplus(trial: optuna.trial.Trial, budget: int | None) -> bool:
     if budget is None:
         return False
     alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    trials = trial.study.get_trials(deepcopy=False, states=alive)
-    return sum(1 for t in trials if t.number < trial.number) >= budget
+    return count_before(trial.study, trial.number, alive) >= budget
 
 
 def run_worker(

@@ -63,8 +63,10 @@ def search(
         desc=config.study.name, disable=not progress, dynamic_ncols=True,
     )  # fmt: skip
 
+    metric_names = study.metric_names or list(config.study.objectives)
+
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        line = trial_line(study, trial)
+        line = trial_line(metric_names, trial)
         bar.write(line) if progress else write_line(line)
         if trial.state in FINISHED:
             bar.update(1)

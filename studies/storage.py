@@ -17,6 +17,7 @@ Unreachable databases are one line (`ConnectionError`) with the password masked.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import optuna
 import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
 
 from studies._redact import redact
 
@@ -158,3 +160,80 @@ def set_user_attrs(trial: optuna.trial.Trial, attrs: dict[str, Any]) -> None:
         for key, value in attrs.items():
             upsert(session, models.TrialUserAttributeModel, trial._trial_id, key, value)
     trial._cached_frozen_trial.user_attrs.update(attrs)  # what Trial.set_user_attr also does
+
+
+# -- counts without loading trials ---------------------------------------------------------
+# Optuna's `get_trials` (and `get_n_trials`, built on it) loads every trial with all its
+# attributes; the worker loop asks "how many trials are in each state?" before every
+# trial, so on a large study (or over the network to PostgreSQL: ~25 ms at 12 trials)
+# that grows with the study. On an RDBStorage these are single SQL aggregates over
+# Optuna's own tables; on any other storage, the loading way.
+
+
+def _rdb(study: optuna.Study) -> Any:
+    backend = getattr(study._storage, "_backend", study._storage)
+    if not isinstance(backend, RDBStorage):
+        return None
+    try:
+        from optuna.storages._rdb import models
+    except ImportError:
+        return None
+    return backend, models
+
+
+def count_states(study: optuna.Study) -> dict[TrialState, int]:
+    """Trials of `study` by state."""
+    rdb = _rdb(study)
+    if rdb is None:
+        counts: dict[TrialState, int] = {}
+        for trial in study.get_trials(deepcopy=False):
+            counts[trial.state] = counts.get(trial.state, 0) + 1
+        return counts
+    backend, models = rdb
+    query = (
+        sqlalchemy.select(models.TrialModel.state, sqlalchemy.func.count())
+        .where(models.TrialModel.study_id == study._study_id)
+        .group_by(models.TrialModel.state)
+    )
+    with backend.engine.connect() as conn:
+        return {TrialState(state) if not isinstance(state, TrialState) else state: n
+                for state, n in conn.execute(query)}  # fmt: skip
+
+
+def count_before(study: optuna.Study, number: int, states: tuple[TrialState, ...]) -> int:
+    """Trials in `states` whose number is smaller than `number`."""
+    rdb = _rdb(study)
+    if rdb is None:
+        return sum(1 for t in study.get_trials(deepcopy=False, states=states) if t.number < number)
+    backend, models = rdb
+    trial = models.TrialModel
+    query = sqlalchemy.select(sqlalchemy.func.count()).where(
+        trial.study_id == study._study_id, trial.number < number, trial.state.in_(states)
+    )
+    with backend.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def completed_with_attr(
+    study: optuna.Study, key: str, value: Any, exclude: int
+) -> optuna.trial.FrozenTrial | None:
+    """The first COMPLETE trial (not number `exclude`) whose user attribute `key` is `value`."""
+    rdb = _rdb(study)
+    if rdb is None:
+        for frozen in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if frozen.number != exclude and frozen.user_attrs.get(key) == value:
+                return frozen
+        return None
+    backend, models = rdb
+    trial, attr = models.TrialModel, models.TrialUserAttributeModel
+    query = (
+        sqlalchemy.select(trial.trial_id)
+        .join(attr, attr.trial_id == trial.trial_id)
+        .where(trial.study_id == study._study_id, trial.state == TrialState.COMPLETE,
+               trial.number != exclude, attr.key == key, attr.value_json == json.dumps(value))
+        .order_by(trial.number)
+        .limit(1)
+    )  # fmt: skip
+    with backend.engine.connect() as conn:
+        trial_id = conn.execute(query).scalar_one_or_none()
+    return None if trial_id is None else backend.get_trial(trial_id)

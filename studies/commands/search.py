@@ -57,12 +57,16 @@ def print_summary(study: optuna.Study, top: int) -> None:
     print(format_table(best_rows(study, k=top, pareto=pareto)))
 
 
-def trial_line(study: optuna.Study, trial: FrozenTrial) -> str:
-    """One line per finished trial: number, state, arch, values, cost, time."""
+def trial_line(metric_names: list[str], trial: FrozenTrial) -> str:
+    """One line per finished trial: number, state, arch, values, cost, time.
+
+    `metric_names` is passed in once: `study.metric_names` reads all the study's
+    system attributes (every dashboard note among them) on each call.
+    """
     attrs = trial.user_attrs
     arch = attrs.get("arch", "?")
     if trial.state is TrialState.COMPLETE:
-        values = " ".join(f"{n}={v:.4g}" for n, v in zip(study.metric_names or [], trial.values))
+        values = " ".join(f"{n}={v:.4g}" for n, v in zip(metric_names, trial.values))
         reused = attrs.get("reused_from_trial")
         tail = (
             f"(same arch as trial {reused}, not retrained)"

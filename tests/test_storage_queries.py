@@ -1,0 +1,68 @@
+"""The SQL fast paths (counts, arch lookup, batched attributes) agree with Optuna's own API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from studies.storage import (
+    completed_with_attr,
+    count_before,
+    count_states,
+    open_storage,
+    set_user_attrs,
+)
+
+ALIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+
+
+def populate(study: optuna.Study) -> None:
+    """Trials 0-6 in every state; arch 'a' COMPLETE twice (1 and 4), 'b' once, 'c' FAILed."""
+    done, running = TrialState.COMPLETE, TrialState.RUNNING
+    plan = [("x", TrialState.PRUNED), ("a", done), ("b", done), ("c", TrialState.FAIL),
+            ("a", done), ("d", running)]  # fmt: skip
+    for arch, state in plan:
+        trial = study.ask()
+        set_user_attrs(trial, {"arch": arch, "details": {"nested": [1, 2.5, "x"]}})
+        if state is not TrialState.RUNNING:
+            study.tell(trial, 0.5 if state is TrialState.COMPLETE else None, state=state)
+    study.enqueue_trial({})
+
+
+def check_agrees_with_optuna(study: optuna.Study) -> None:
+    trials = study.get_trials(deepcopy=False)
+    expected = {s: sum(1 for t in trials if t.state is s) for s in {t.state for t in trials}}
+    assert count_states(study) == expected
+    for number in range(len(trials) + 1):
+        assert count_before(study, number, ALIVE) == sum(
+            1 for t in trials if t.state in ALIVE and t.number < number
+        )
+    assert completed_with_attr(study, "arch", "a", exclude=-1).number == 1  # type: ignore[union-attr]
+    assert completed_with_attr(study, "arch", "a", exclude=1).number == 4  # type: ignore[union-attr]
+    assert completed_with_attr(study, "arch", "c", exclude=-1) is None, "FAIL is not reused"
+    assert completed_with_attr(study, "arch", "zzz", exclude=-1) is None
+    assert trials[1].user_attrs == {"arch": "a", "details": {"nested": [1, 2.5, "x"]}}
+
+
+def test_sql_fast_paths_on_sqlite(tmp_path: Path) -> None:
+    study = optuna.create_study(
+        storage=open_storage(f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None)
+    )
+    populate(study)
+    check_agrees_with_optuna(study)
+
+
+@pytest.mark.postgres
+def test_sql_fast_paths_on_postgresql(pg_url: str) -> None:
+    study = optuna.create_study(storage=open_storage(pg_url, heartbeat_interval=None))
+    populate(study)
+    check_agrees_with_optuna(study)
+
+
+def test_other_storages_take_optuna_s_way() -> None:
+    study = optuna.create_study()  # in memory
+    populate(study)
+    check_agrees_with_optuna(study)
