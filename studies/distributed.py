@@ -8,7 +8,7 @@ several machines, `scripts/torchrun_multinode.sh` runs torchrun on each node.
 
 Rank 0 runs the study exactly like a one-device worker: it samples the spec,
 reuses a known architecture, records results, and holds the heartbeat. When it
-decides to train, it broadcasts a `TrainPlan` (arch, trial number, checkpoint to
+decides to train, it broadcasts a `TrainPlan` (arch, checkpoint to
 resume from) and every other rank builds the same Trainer and trains the same
 network. The other ranks never open the study's storage, so nodes other than the
 first need no database access. Pruning goes through optuna-integration's
@@ -85,8 +85,6 @@ class TrainPlan:
     """What rank 0 tells the other ranks before each trial it trains."""
 
     arch: str
-    trial: int
-    study: str
     resume_artifact: str | None  # the checkpoint every rank loads (from the artifact store)
     prune: bool  # whether ranks report through a TorchDistributedTrial this trial
 

@@ -93,8 +93,7 @@ class Objective:
 
     def train(self, trial: optuna.trial.Trial, spec: ArchitectureSpec) -> dict[str, Any]:
         plan = TrainPlan(
-            arch=spec.to_str(), trial=trial.number, study=trial.study.study_name,
-            resume_artifact=self.resume_artifact(trial),
+            arch=spec.to_str(), resume_artifact=self.resume_artifact(trial),
             prune=not isinstance(trial.study.pruner, optuna.pruners.NopPruner),
         )  # fmt: skip
         if self.ranks is not None:

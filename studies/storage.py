@@ -195,9 +195,8 @@ def count_states(study: optuna.Study) -> dict[TrialState, int]:
         .where(models.TrialModel.study_id == study._study_id)
         .group_by(models.TrialModel.state)
     )
-    with backend.engine.connect() as conn:
-        return {TrialState(state) if not isinstance(state, TrialState) else state: n
-                for state, n in conn.execute(query)}  # fmt: skip
+    with backend.engine.connect() as conn:  # the column is an Enum(TrialState)
+        return {state: int(n) for state, n in conn.execute(query)}
 
 
 def count_before(study: optuna.Study, number: int, states: tuple[TrialState, ...]) -> int:

@@ -60,6 +60,16 @@ def _images(n: int, shape: tuple[int, ...], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(n, *shape), dtype=np.uint8)
 
 
+def _splits(shape: tuple[int, ...], classes: int, seed: int) -> dict[str, np.ndarray]:
+    """Train and test images and labels, from seeds seed..seed+3 (so the files differ)."""
+    return {
+        "train_x": _images(N_TRAIN, shape, seed),
+        "train_y": _labels(N_TRAIN, classes, seed + 1),
+        "test_x": _images(N_TEST, shape, seed + 2),
+        "test_y": _labels(N_TEST, classes, seed + 3),
+    }
+
+
 def _labels(n: int, classes: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, classes, size=n)
 
@@ -68,12 +78,7 @@ def write_mnist(root: Path, folder: str) -> dict[str, np.ndarray]:
     """train/t10k IDX files under root/<folder>/raw; returns the arrays as (N, 1, 28, 28)."""
     raw = root / folder / "raw"
     raw.mkdir(parents=True)
-    data = {
-        "train_x": _images(N_TRAIN, (28, 28), 1),
-        "train_y": _labels(N_TRAIN, 10, 2),
-        "test_x": _images(N_TEST, (28, 28), 3),
-        "test_y": _labels(N_TEST, 10, 4),
-    }
+    data = _splits((28, 28), 10, seed=1)
     for prefix, split in (("train", "train"), ("t10k", "test")):
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", data[f"{split}_x"])
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", data[f"{split}_y"])
@@ -84,12 +89,7 @@ def write_cifar10(root: Path) -> dict[str, np.ndarray]:
     """data_batch_1..5, test_batch, batches.meta: rows of 3072 bytes, channel-major."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
-    data = {
-        "train_x": _images(N_TRAIN, (3, 32, 32), 5),
-        "train_y": _labels(N_TRAIN, 10, 6),
-        "test_x": _images(N_TEST, (3, 32, 32), 7),
-        "test_y": _labels(N_TEST, 10, 8),
-    }
+    data = _splits((3, 32, 32), 10, seed=5)
     per_batch = N_TRAIN // 5
     for i in range(5):
         rows = slice(i * per_batch, (i + 1) * per_batch)
@@ -106,12 +106,7 @@ def write_cifar100(root: Path) -> dict[str, np.ndarray]:
     """train, test, meta with fine and coarse labels."""
     folder = root / "cifar-100-python"
     folder.mkdir(parents=True)
-    data = {
-        "train_x": _images(N_TRAIN, (3, 32, 32), 9),
-        "train_y": _labels(N_TRAIN, 100, 10),
-        "test_x": _images(N_TEST, (3, 32, 32), 11),
-        "test_y": _labels(N_TEST, 100, 12),
-    }
+    data = _splits((3, 32, 32), 100, seed=9)
     for split in ("train", "test"):
         x, y = data[f"{split}_x"], data[f"{split}_y"]
         entry = {"data": x.reshape(len(x), -1), "fine_labels": y.tolist(),
