@@ -91,8 +91,9 @@ def checkpoint_plugins(trial: optuna.trial.Trial, store: ArtifactStore) -> list[
 class ArtifactCheckpoint(L.Callback):
     """After every epoch, checkpoint the trial into the artifact store (needs the plugin).
 
-    The time this costs the training thread (the snapshot) is kept in ``seconds``
-    and recorded with the trial, so benchmarks can count it as outside training.
+    The time this costs the training thread (the snapshot) is kept in ``seconds``;
+    `trial_attrs` hands it to the trial's record (one transaction with the results),
+    so benchmarks can count it as outside training.
     Under DDP, ranks other than 0 pass ``trial=None``: Lightning writes on rank 0
     only, but every rank must call `save_checkpoint` (it ends in a barrier).
     """
@@ -109,9 +110,8 @@ class ArtifactCheckpoint(L.Callback):
         trainer.save_checkpoint(f"{ARTIFACT_SCHEME}{artifact_id}@{epoch}")  # rank 0 writes
         self.seconds += time.perf_counter() - start
 
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.is_global_zero and self.trial is not None:
-            self.trial.set_user_attr("checkpoint_seconds", round(self.seconds, 4))
+    def trial_attrs(self) -> dict[str, Any]:
+        return {"checkpoint_seconds": round(self.seconds, 4)}
 
 
 def download_to(store: ArtifactStore, artifact_id: str, path: Path) -> Path:
@@ -128,12 +128,14 @@ class FinalWeights(L.Callback):
 
     The artifact is an export directory's two files packed in one torch file:
     ``{"meta": {...}, "state_dict": {...}}`` (tensors and primitives only, so it
-    loads with ``weights_only=True``).
+    loads with ``weights_only=True``). Its id goes to the trial's record through
+    `trial_attrs` (one transaction with the results, not a commit of its own).
     """
 
     def __init__(self, trial: optuna.trial.Trial, store: ArtifactStore) -> None:
         self.trial = trial
         self.store = store
+        self.artifact_id: str | None = None
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.interrupted:
@@ -149,7 +151,9 @@ class FinalWeights(L.Callback):
             path = Path(tmp) / f"trial{self.trial.number}-{meta['arch']}.pt"
             state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
             torch.save({"meta": meta, "state_dict": state}, path)
-            artifact_id = optuna.artifacts.upload_artifact(
+            self.artifact_id = optuna.artifacts.upload_artifact(
                 artifact_store=self.store, file_path=str(path), study_or_trial=self.trial
             )
-        self.trial.set_user_attr(MODEL_ATTR, artifact_id)
+
+    def trial_attrs(self) -> dict[str, Any]:
+        return {MODEL_ATTR: self.artifact_id} if self.artifact_id else {}

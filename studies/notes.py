@@ -1,11 +1,15 @@
 """Dashboard notes: each trial's architecture in words and as a table.
 
 optuna-dashboard shows a Markdown note per trial (`optuna_dashboard.save_note`).
-The dashboard is an optional extra; without it no note is written.
+The note lives in the study's system attributes under optuna-dashboard's keys, so
+it is written even where the dashboard extra is not installed: workers on a
+cluster need not carry the dashboard (importing it costs ~0.5 s per worker) to
+have notes show in a dashboard run anywhere else.
 """
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -62,10 +66,6 @@ def save_trial_note(
     trial: optuna.trial.Trial, spec: ArchitectureSpec, metrics: dict[str, Any]
 ) -> None:
     """Queue the trial's dashboard note; `flush_notes` waits for the queue."""
-    try:
-        import optuna_dashboard  # noqa: F401
-    except ImportError:  # the dashboard extra is not installed
-        return
     body = architecture_note(spec, metrics)
     _PENDING.append(_WRITER.submit(write_note, trial, body))
 
@@ -78,21 +78,27 @@ def flush_notes() -> None:
             optuna.logging.get_logger(__name__).warning(f"dashboard note not saved: {error}")
 
 
+# optuna-dashboard's note layout (optuna_dashboard/_note.py, as of 0.21): a
+# version and the Markdown body in chunks of at most 2045 characters (Optuna's limit on a
+# system attribute's length). tests/test_studies.py reads our notes back with get_note.
+NOTE_CHUNK = 2045
+
+
+def note_attrs(trial_id: int, body: str) -> dict[str, Any]:
+    """The study system attributes of a trial's first note, as optuna-dashboard names them."""
+    attrs: dict[str, Any] = {f"dashboard:{trial_id}:note_ver": 1}
+    for i in range(math.ceil(len(body) / NOTE_CHUNK)):
+        attrs[f"dashboard:{trial_id}:note_str:{i}"] = body[i * NOTE_CHUNK : (i + 1) * NOTE_CHUNK]
+    return attrs
+
+
 def write_note(trial: optuna.trial.Trial, body: str) -> None:
-    """The trial's first (and only) note, in the keys optuna-dashboard reads.
+    """The trial's first (and only) note.
 
-    `optuna_dashboard.save_note` reads every system attribute of the study twice
-    (to find the note's version and stale chunks), which grows with the study: for
-    a new trial's first note, version 1 and its chunks are all there is to write.
+    Not `optuna_dashboard.save_note`: it reads every system attribute of the study
+    twice (to find the note's version and stale chunks), a cost that grows with the
+    study; a new trial's first note is version 1 and its chunks are all there is.
     """
-    try:
-        from optuna_dashboard._note import note_ver_key, split_body
-    except ImportError:  # a dashboard whose note layout moved: its own (slower) writer
-        from optuna_dashboard import save_note
-
-        save_note(trial, body)
-        return
-    storage, study_id, trial_id = trial.storage, trial.study._study_id, trial._trial_id
-    storage.set_study_system_attr(study_id, note_ver_key(trial_id), 1)
-    for key, chunk in split_body(body, trial_id).items():
-        storage.set_study_system_attr(study_id, key, chunk)
+    storage, study_id = trial.storage, trial.study._study_id
+    for key, value in note_attrs(trial._trial_id, body).items():
+        storage.set_study_system_attr(study_id, key, value)

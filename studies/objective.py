@@ -20,10 +20,12 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna_integration import PyTorchLightningPruningCallback
 
 from lightning_modules import TrainingRun, train_architecture
 from search_space import ArchitectureSpec, suggest
 from studies.checkpoints import (
+    MODEL_ATTR,
     ArtifactCheckpoint,
     ArtifactStore,
     FinalWeights,
@@ -132,11 +134,11 @@ class Objective:
         self, trial: optuna.trial.Trial, spec: ArchitectureSpec, run: TrainingRun
     ) -> dict[str, Any]:
         try:
-            metrics = train_architecture(spec.to_str(), run)
+            metrics = {**train_architecture(spec.to_str(), run), **callback_attrs(run)}
         except SystemExit as stop:  # Lightning's SIGTERMException and its Ctrl-C handling
             raise preempted(trial, stop) from None
         except optuna.TrialPruned as pruned:
-            record(trial, getattr(pruned, "partial_metrics", {}))
+            record(trial, {**getattr(pruned, "partial_metrics", {}), **callback_attrs(run)})
             trial.set_user_attr("state_reason", "pruned by " + type(trial.study.pruner).__name__)
             raise
         except FloatingPointError as error:
@@ -160,10 +162,17 @@ class Objective:
         if self.ranks is not None:
             callbacks.append(DistributedPruning(self.ranks.distributed_trial(trial), monitor))
         else:
-            from optuna_integration import PyTorchLightningPruningCallback
-
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=monitor))
         return callbacks
+
+
+def callback_attrs(run: TrainingRun) -> dict[str, Any]:
+    """What our callbacks learnt (checkpoint time, the model's artifact id), for `record`."""
+    attrs: dict[str, Any] = {}
+    for callback in run.callbacks:
+        if hasattr(callback, "trial_attrs"):
+            attrs.update(callback.trial_attrs())
+    return attrs
 
 
 def follow(objective: Objective) -> None:
@@ -208,7 +217,7 @@ def reuse(trial: optuna.trial.Trial, known: optuna.trial.FrozenTrial) -> float |
 # Read by `best`, the notes and people filtering in the dashboard: one attribute each.
 TOP_LEVEL = ("params", "macs", "depth", "epochs", "val_acc", "best_val_acc", "test_acc",
              "val_rmse", "best_val_rmse", "test_rmse", "train_seconds", "seed", "host", "device",
-             "grad_init_ratio", "grad_end_ratio")  # fmt: skip
+             "grad_init_ratio", "grad_end_ratio", "checkpoint_seconds", MODEL_ATTR)  # fmt: skip
 
 
 def record(trial: optuna.trial.Trial, metrics: dict[str, Any]) -> None:

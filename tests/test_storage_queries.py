@@ -66,3 +66,33 @@ def test_other_storages_take_optuna_s_way() -> None:
     study = optuna.create_study()  # in memory
     populate(study)
     check_agrees_with_optuna(study)
+
+
+def check_batched_attributes(study: optuna.Study) -> None:
+    """Upsert semantics as Optuna's set_user_attr: new keys added, old ones replaced; a
+    finished trial refuses."""
+    trial = study.ask()
+    set_user_attrs(trial, {"a": 1, "b": "two"})
+    set_user_attrs(trial, {"b": [3], "c": {"x": 4.5}})
+    assert trial.user_attrs == {"a": 1, "b": [3], "c": {"x": 4.5}}
+    assert study.trials[trial.number].user_attrs == {"a": 1, "b": [3], "c": {"x": 4.5}}
+    study.tell(trial, 1.0)
+    with pytest.raises(RuntimeError, match="finished"):
+        set_user_attrs(trial, {"a": 2})
+    assert study.trials[trial.number].user_attrs["a"] == 1
+
+
+def test_batched_attributes_on_sqlite(tmp_path: Path) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None)
+    check_batched_attributes(optuna.create_study(storage=storage))
+
+
+@pytest.mark.postgres
+def test_batched_attributes_on_postgresql(pg_url: str) -> None:
+    check_batched_attributes(
+        optuna.create_study(storage=open_storage(pg_url, heartbeat_interval=None))
+    )
+
+
+def test_batched_attributes_in_memory() -> None:
+    check_batched_attributes(optuna.create_study())

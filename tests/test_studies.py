@@ -159,6 +159,25 @@ def test_dashboard_note_describes_the_architecture(write_config) -> None:  # typ
     assert trial.user_attrs["arch"] in note and "| params |" in note
 
 
+def test_long_notes_use_optuna_dashboards_layout() -> None:
+    """Our writer replicates the dashboard's keys (it need not be installed on workers):
+    a note longer than one system attribute reads back whole through the dashboard."""
+    from optuna_dashboard import get_note
+    from optuna_dashboard._note import note_ver_key, split_body
+
+    from studies.notes import note_attrs, write_note
+
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
+    trial = study.ask()
+    body = "".join(f"| row {i} | {'x' * 40} |\n" for i in range(120))  # > 2 chunks
+    assert note_attrs(trial._trial_id, body) == {
+        note_ver_key(trial._trial_id): 1,
+        **split_body(body, trial._trial_id),
+    }
+    write_note(trial, body)
+    assert get_note(trial) == body
+
+
 def test_unreachable_storage_is_one_line_without_password(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
     path = write_config()
     url = "postgresql+psycopg://user:s3cret-pw@127.0.0.1:1/nowhere"
