@@ -97,6 +97,7 @@ class Ranks:
     world_size: int
     local_world_size: int
     control: Any  # torch.distributed.ProcessGroup (gloo: objects travel on the CPU)
+    owns_world: bool = False  # join_ranks started the default group, so `leave` ends it
 
     @property
     def is_leader(self) -> bool:
@@ -115,6 +116,18 @@ class Ranks:
         dist.broadcast_object_list(box, src=0, group=self.control)
         return box[0]
 
+    def leave(self) -> None:
+        """Destroy the groups before the interpreter exits.
+
+        A process that exits with a gloo group alive can abort in gloo's worker
+        threads during interpreter teardown ("terminate called without an active
+        exception", pytorch/pytorch#190489): torchrun then reports a failed rank and
+        stops the others, although every trial was recorded.
+        """
+        dist.destroy_process_group(self.control)
+        if self.owns_world:
+            dist.destroy_process_group()
+
     def distributed_trial(self, trial: optuna.trial.Trial | None) -> Any:
         from optuna_integration import TorchDistributedTrial
 
@@ -127,7 +140,8 @@ def join_ranks(accelerator: str) -> Ranks:
     Lightning finds the process group already there and uses it for every trial.
     """
     on_gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
-    if not dist.is_initialized():
+    owns_world = not dist.is_initialized()
+    if owns_world:
         if on_gpu:
             torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
         dist.init_process_group(backend="nccl" if on_gpu else "gloo")
@@ -135,6 +149,7 @@ def join_ranks(accelerator: str) -> Ranks:
     return Ranks(
         rank=dist.get_rank(), world_size=dist.get_world_size(),
         local_world_size=int(os.environ["LOCAL_WORLD_SIZE"]), control=control,
+        owns_world=owns_world,
     )  # fmt: skip
 
 

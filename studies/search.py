@@ -11,7 +11,7 @@ from lightning_modules import make_datamodule
 from studies.checkpoints import open_artifact_store
 from studies.commands.search import trial_line, write_line
 from studies.config import StudyConfig
-from studies.distributed import join_ranks, under_torchrun
+from studies.distributed import Ranks, join_ranks, under_torchrun
 from studies.notes import flush_notes
 from studies.objective import Objective, Preempted, TrialFailure, follow
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
@@ -48,7 +48,23 @@ def search(
     it; the other ranks train what rank 0 announces and return None.
     """
     check_supported(config)
-    ranks = join_ranks(config.train.accelerator) if under_torchrun() else None
+    if not under_torchrun():
+        return run_study(config, None, progress, sampler, pruner)
+    ranks = join_ranks(config.train.accelerator)
+    try:
+        return run_study(config, ranks, progress, sampler, pruner)
+    finally:
+        ranks.leave()
+
+
+def run_study(
+    config: StudyConfig,
+    ranks: Ranks | None,
+    progress: bool,
+    sampler: optuna.samplers.BaseSampler | None,
+    pruner: optuna.pruners.BasePruner | None,
+) -> optuna.Study | None:
+    """`search` once this process knows its rank (None: not under torchrun)."""
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         check_dataset(config)  # once per machine: it may download
     objective = Objective(config, open_artifact_store(config.study.artifacts), ranks)
