@@ -29,6 +29,11 @@ from studies.storage import count_before, count_states
 FINGERPRINT_ATTR = "space_fingerprint"
 CONFIG_ATTR = "config"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+# A worker waiting for others' last trials checks again after FIRST_POLL seconds, then
+# 1.5x longer each time up to POLL_SECONDS: it leaves soon after a short trial ends
+# (a fixed 2 s kept it ~1 s on average past the end), and a long wait costs a query
+# every 2 s, not several a second.
+FIRST_POLL_SECONDS = 0.05
 POLL_SECONDS = 2.0
 
 
@@ -130,6 +135,7 @@ def run_worker(
     """Run trials until the study holds `budget` finished trials (or `timeout` passes)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     callbacks = [on_trial] if on_trial else []
+    wait = FIRST_POLL_SECONDS
     while deadline is None or time.monotonic() < deadline:
         fail_stale_trials(study)  # also what enqueues retries of trials whose worker died
         counts = state_counts(study)
@@ -140,7 +146,9 @@ def run_worker(
             study.optimize(
                 objective, n_trials=1, timeout=remaining, catch=catch, callbacks=callbacks
             )
+            wait = FIRST_POLL_SECONDS
             continue
         if counts[TrialState.RUNNING] == 0:
             return
-        time.sleep(poll)  # others are still training; one may die and need a retry
+        time.sleep(min(wait, poll))  # others are still training; one may die and need a retry
+        wait *= 1.5

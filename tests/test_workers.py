@@ -147,3 +147,28 @@ def test_sigterm_fails_the_trial_and_enqueues_its_retry(  # type: ignore[no-unty
     again = cli(["search", str(path), "--no-progress"], cwd=tmp_path)
     assert again.communicate(timeout=300) and again.returncode == 0
     assert trials(pg_url, TrialState.COMPLETE)[0].user_attrs["resumed_from"]["epoch"] >= 1
+
+
+def test_a_waiting_worker_leaves_soon_after_the_last_trial_ends() -> None:
+    """A worker with nothing left to run waits for trials RUNNING elsewhere (they may die
+    and need a retry), and leaves once they finish: within a fraction of a second for a
+    short trial, not after a fixed 2 s poll."""
+    import threading
+
+    from studies.runner import run_worker
+
+    study = optuna.create_study()
+    elsewhere = study.ask()  # another worker's last trial, still training
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        raise AssertionError("the budget is planned: this worker must not start a trial")
+
+    worker = threading.Thread(target=run_worker, args=(study, objective), kwargs={"budget": 1})
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive(), "left while a trial it might have to retry was still running"
+    study.tell(elsewhere, 1.0)
+    ended = time.monotonic()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert time.monotonic() - ended < 1.0
