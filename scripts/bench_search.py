@@ -14,16 +14,19 @@ Both search the same space with the same RandomSampler seed and the same
 budget, so they propose the same architectures. "Training" is the time inside
 `Trainer.fit` minus the callbacks in it that are not training: Optuna's pruning
 callback (`trial.report` + `should_prune`, on both sides) and, on ours, the
-checkpoint snapshot and the final weights' upload. "Outside training" is the rest
+checkpoint snapshot, the final weights' upload and the gradient-flow measurement
+(a forward/backward at fit start and end). "Outside training" is the rest
 of the search's wall time: Optuna, storage, our code, Lightning's set-up and our
 test pass (shown on its own as well).
 
     python scripts/bench_search.py --trials 12 --epochs 6
+    python scripts/bench_search.py --trials 12 --epochs 6 --pruning defaults
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import multiprocessing as mp
 import os
@@ -63,12 +66,26 @@ def quiet(silence_output: bool = True) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def our_config(storage: str, trials: int, epochs: int, artifacts: str) -> Any:
+# Pruners: "matched" gives both sides the same MedianPruner, so the comparison is of the
+# implementations alone; "defaults" gives each side what a user gets without choosing:
+# ours Hyperband (`pruner = "auto"`), the example's `MedianPruner()` with its defaults.
+OUR_PRUNER = {"matched": "median", "defaults": "auto"}
+
+
+def baseline_pruner(pruning: str) -> Any:
+    import optuna
+
+    if pruning == "defaults":
+        return optuna.pruners.MedianPruner()  # as pytorch_lightning_simple.py writes it
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)  # ours, "median"
+
+
+def our_config(storage: str, trials: int, epochs: int, artifacts: str, pruning: str) -> Any:
     from studies.config import StudyConfig
 
     return StudyConfig.from_dict({
         "study": {"name": "bench", "storage": storage, "n_trials": trials, "sampler": "random",
-                  "pruner": "median", "artifacts": artifacts, "seed": 0},
+                  "pruner": OUR_PRUNER[pruning], "artifacts": artifacts, "seed": 0},
         "space": SPACE,
         "training": {"epochs": epochs, "batch_size": 64, "lr": 0.05},
     })  # fmt: skip
@@ -89,8 +106,11 @@ TIMED = {
     "pruning": ("optuna_integration", "PyTorchLightningPruningCallback", "on_validation_end"),
     "checkpoint": ("studies.checkpoints", "ArtifactCheckpoint", "on_train_epoch_end"),
     "weights": ("studies.checkpoints", "FinalWeights", "on_fit_end"),
+    "gradients": ("lightning_modules._gradients", "GradientFlow", "_measure"),
 }
-NOT_TRAINING = ("pruning", "checkpoint", "weights")  # callbacks that run inside fit
+# Callbacks that run inside fit but are not training: pruning, our checkpoints and our
+# gradient-flow measurement (a forward/backward at fit start and end, no optimiser step).
+NOT_TRAINING = ("pruning", "checkpoint", "weights", "gradients")
 
 
 def timed(artifacts: str, names: Sequence[str] = tuple(TIMED)) -> Any:
@@ -132,14 +152,16 @@ def split_sizes(n: int) -> list[int]:
     return [n - test - val, val, test]
 
 
-def our_worker(storage: str, trials: int, epochs: int, artifacts: str, workers: int) -> None:
+def our_worker(
+    storage: str, trials: int, epochs: int, artifacts: str, workers: int, pruning: str
+) -> None:
     quiet()
     share_cores(workers)
     write_timers = timed(artifacts)
     from studies.search import search
 
     try:
-        search(our_config(storage, trials, epochs, artifacts), progress=False)
+        search(our_config(storage, trials, epochs, artifacts, pruning), progress=False)
     finally:
         write_timers()
 
@@ -147,7 +169,9 @@ def our_worker(storage: str, trials: int, epochs: int, artifacts: str, workers: 
 # -- the baseline, as optuna-examples/pytorch/pytorch_lightning_simple.py writes it ---------
 
 
-def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str, workers: int) -> None:
+def baseline_worker(
+    storage: str, trials: int, epochs: int, artifacts: str, workers: int, pruning: str
+) -> None:
     quiet()
     share_cores(workers)
     write_timers = timed(artifacts, ("fit", "test", "pruning"))  # it has no checkpoints of ours
@@ -224,7 +248,7 @@ def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str, work
 
     study = optuna.load_study(
         study_name="bench", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        pruner=baseline_pruner(pruning),
     )  # fmt: skip
     # The same budget as ours: finished trials, pruned ones included.
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -239,7 +263,9 @@ def baseline_worker(storage: str, trials: int, epochs: int, artifacts: str, work
 # -- harness ---------------------------------------------------------------------------------
 
 
-def prepare(kind: str, storage: str, trials: int, epochs: int, artifacts: str) -> None:
+def prepare(
+    kind: str, storage: str, trials: int, epochs: int, artifacts: str, pruning: str
+) -> None:
     """Create the study once before workers start (first-time table creation races)."""
     quiet(silence_output=False)
     import optuna
@@ -248,22 +274,25 @@ def prepare(kind: str, storage: str, trials: int, epochs: int, artifacts: str) -
         from studies.runner import create_or_join
         from studies.storage import open_storage
 
-        config = our_config(storage, trials, epochs, artifacts)
+        config = our_config(storage, trials, epochs, artifacts, pruning)
         create_or_join(config, open_storage(storage))
     else:
         optuna.create_study(study_name="bench", storage=storage, direction="maximize")
 
 
-def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) -> dict[str, Any]:
+def run_case(
+    kind: str, storage: str, workers: int, trials: int, epochs: int, pruning: str
+) -> dict[str, Any]:
     import optuna
 
     artifacts = tempfile.mkdtemp(prefix="snas-bench-")
-    prepare(kind, storage, trials, epochs, artifacts)
+    prepare(kind, storage, trials, epochs, artifacts, pruning)
     target = our_worker if kind == "ours" else baseline_worker
     ctx = mp.get_context("spawn")
+    started_at = datetime.datetime.now()  # Optuna's trial datetimes are naive local time
     start = time.perf_counter()
     procs = [
-        ctx.Process(target=target, args=(storage, trials, epochs, artifacts, workers))
+        ctx.Process(target=target, args=(storage, trials, epochs, artifacts, workers, pruning))
         for _ in range(workers)
     ]
     for p in procs:
@@ -271,6 +300,7 @@ def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) ->
     for p in procs:
         p.join()
     wall = time.perf_counter() - start
+    ended_at = datetime.datetime.now()
     study = optuna.load_study(study_name="bench", storage=storage)
     done = [t for t in study.trials if t.state.is_finished() and t.state.name != "FAIL"]
     totals = dict.fromkeys(TIMED, 0.0)
@@ -279,19 +309,28 @@ def run_case(kind: str, storage: str, workers: int, trials: int, epochs: int) ->
             totals[name] += seconds
     training = totals["fit"] - sum(totals[name] for name in NOT_TRAINING)
     # The search itself: first trial start to last trial end, on every worker.
-    span = (
-        max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)
-    ).total_seconds() * workers
+    first_start = min(t.datetime_start for t in done)
+    last_complete = max(t.datetime_complete for t in done)
+    span = (last_complete - first_start).total_seconds() * workers
+    complete = [t for t in done if t.state.name == "COMPLETE"]
     return {
-        "impl": kind, "workers": workers, "trials": len(done), "wall_s": round(wall, 2),
+        "impl": kind, "pruning": pruning, "workers": workers, "trials": len(done),
+        "pruned": len(done) - len(complete), "wall_s": round(wall, 2),
+        # What the search found: the best final val_acc of a complete trial.
+        "best_val_acc": round(max(t.value for t in complete), 4) if complete else None,
+        "epochs_trained": sum(len(t.intermediate_values) for t in done),
         "trials_per_min": round(len(done) / wall * 60, 2),
         "search_span_s": round(span / workers, 2),
+        # Process start to the first trial (imports, data, study) and last trial to exit.
+        "startup_s": round((first_start - started_at).total_seconds(), 2),
+        "shutdown_s": round((ended_at - last_complete).total_seconds(), 2),
         "outside_training_share": round(max(0.0, span - training) / span, 4),
         # The same in milliseconds per trial: a share also falls when training is slower.
         "outside_training_ms_per_trial": round(max(0.0, span - training) / len(done) * 1000, 1),
         "pruning_callback_share": round(totals["pruning"] / span, 4),
         "checkpoint_share": round((totals["checkpoint"] + totals["weights"]) / span, 4),
         "test_pass_share": round(totals["test"] / span, 4),
+        "gradient_flow_share": round(totals["gradients"] / span, 4),
     }  # fmt: skip
 
 
@@ -318,6 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument(
+        "--pruning",
+        choices=sorted(OUR_PRUNER),
+        default="matched",
+        help="matched: the same MedianPruner on both sides; defaults: each "
+        "side's own default (ours Hyperband, the example's MedianPruner())",
+    )
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -327,7 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for storage in storages(Path(tmp), backend):
                         row = {
                             "storage": backend,
-                            **run_case(kind, storage, workers, args.trials, args.epochs),
+                            **run_case(
+                                kind, storage, workers, args.trials, args.epochs, args.pruning
+                            ),
                         }
                         print(json.dumps(row), flush=True)
                         rows.append(row)
