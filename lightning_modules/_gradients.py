@@ -2,13 +2,13 @@
 
 For each unit (residual/highway/plain block or dense layer), the L2 norm of the
 gradient of the loss with respect to that unit's parameters, on one training
-batch, measured at initialisation (before the first step) and at the end of
-training. The ratio first/last says how much gradient reaches the bottom of
-the network relative to the top: near 1 (or above) when shortcuts carry it, it
-collapses towards 0 in a deep plain network.
+batch (the first), measured at initialisation (the first step's gradients, before
+the optimiser applies them) and at the end of training. The ratio first/last says
+how much gradient reaches the bottom of the network relative to the top: near 1
+(or above) when shortcuts carry it, it collapses towards 0 in a deep plain network.
 
-The measurement is a forward/backward pass outside the optimiser: gradients are
-cleared afterwards and the batch-norm running statistics restored, so measuring
+The end measurement is a forward/backward pass outside the optimiser: gradients
+are restored afterwards and so are the batch-norm running statistics, so measuring
 does not change what is trained.
 """
 
@@ -74,33 +74,48 @@ def summarise(prefix: str, norms: list[float]) -> dict[str, Any]:
 
 
 class GradientFlow(L.Callback):
-    """Measures per-unit gradient norms at fit start and fit end.
+    """Measures per-unit gradient norms at initialisation and at fit end.
 
-    Results land in `self.metrics` as ``grad_init_*`` and ``grad_end_*``
+    At initialisation the first training step's own gradients are read, just before
+    the optimiser applies them (`on_before_optimizer_step`: after the backward, after
+    mixed precision unscales them, before clipping): that is the gradient at init on
+    that batch, so no extra forward/backward is spent on it. At the end the same
+    batch is measured again with `unit_gradient_norms`, so first and last compare one
+    batch. Results land in `self.metrics` as ``grad_init_*`` and ``grad_end_*``
     (first, last, ratio, units).
     """
 
     def __init__(self) -> None:
         self.metrics: dict[str, Any] = {}
+        self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "grad_init_first" in self.metrics or trainer.current_epoch > 0:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._batch is None:  # kept for the end: the batch the init gradients came from
+            self._batch = (batch[0].detach().clone(), batch[1].detach().clone())
+
+    def on_before_optimizer_step(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
+    ) -> None:
+        if trainer.global_step > 0 or "grad_init_first" in self.metrics:
             return  # a resumed run keeps what the first start measured
-        self._measure("grad_init", trainer, pl_module)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._measure("grad_end", trainer, pl_module)
-
-    def _measure(self, prefix: str, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         from lightning_modules._module import unit_modules
 
-        batch = _first_batch(trainer, pl_module.device)
+        norms = [_norm(unit) for unit in unit_modules(pl_module)]
+        self.metrics.update(summarise("grad_init", norms))
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        from lightning_modules._module import unit_modules
+
+        batch = self._batch or _first_batch(trainer, pl_module.device)
         units = unit_modules(pl_module)
         if batch is None or not units:
             return
         loss_fn: LossFn = pl_module.loss  # type: ignore[assignment]
-        norms = unit_gradient_norms(pl_module, units, batch, loss_fn)
-        self.metrics.update(summarise(prefix, norms))
+        self.metrics.update(
+            summarise("grad_end", unit_gradient_norms(pl_module, units, batch, loss_fn))
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {"metrics": dict(self.metrics)}

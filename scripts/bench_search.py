@@ -14,10 +14,10 @@ Both search the same space with the same RandomSampler seed and the same
 budget, so they propose the same architectures. "Training" is the time inside
 `Trainer.fit` minus the callbacks in it that are not training: Optuna's pruning
 callback (`trial.report` + `should_prune`, on both sides) and, on ours, the
-checkpoint snapshot, the final weights' upload and the gradient-flow measurement
-(a forward/backward at fit start and end). "Outside training" is the rest
-of the search's wall time: Optuna, storage, our code, Lightning's set-up and our
-test pass (shown on its own as well).
+checkpoint snapshot, the final weights' upload and the gradient-flow diagnostics
+(norms of the first step's gradients, a forward/backward at fit end). "Outside
+training" is the rest of the search's wall time: Optuna, storage, our code,
+Lightning's set-up and our test pass (shown on its own as well).
 
     python scripts/bench_search.py --trials 12 --epochs 6
     python scripts/bench_search.py --trials 12 --epochs 6 --pruning defaults
@@ -51,15 +51,16 @@ SPACE = {
 PG_ADMIN = os.environ.get("SHORTCUT_NAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def quiet(silence_output: bool = True) -> None:
-    """Workers print nothing: the harness prints one JSON row per case."""
+def quiet(log_dir: str | None = None) -> None:
+    """Workers print to a log file in `log_dir` (shown if they fail), not the terminal:
+    the harness prints one JSON row per case."""
     import logging
 
     import optuna
 
-    if silence_output:
-        devnull = open(os.devnull, "w")  # noqa: SIM115 -- lives as long as the worker process
-        sys.stdout = sys.stderr = devnull
+    if log_dir is not None:
+        log = Path(log_dir, f"worker-{os.getpid()}.log").open("w")  # noqa: SIM115 -- process-long
+        sys.stdout = sys.stderr = log
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     for name in ("lightning.pytorch", "lightning.fabric"):
@@ -106,11 +107,16 @@ TIMED = {
     "pruning": ("optuna_integration", "PyTorchLightningPruningCallback", "on_validation_end"),
     "checkpoint": ("studies.checkpoints", "ArtifactCheckpoint", "on_train_epoch_end"),
     "weights": ("studies.checkpoints", "FinalWeights", "on_fit_end"),
-    "gradients": ("lightning_modules._gradients", "GradientFlow", "_measure"),
+    # Our gradient-flow diagnostics: the first step's norms, the kept batch, the end pass.
+    "gradients": ("lightning_modules._gradients", "GradientFlow", "on_before_optimizer_step"),
+    "gradients_batch": ("lightning_modules._gradients", "GradientFlow", "on_train_batch_start"),
+    "gradients_end": ("lightning_modules._gradients", "GradientFlow", "on_train_end"),
 }
+GRADIENTS = ("gradients", "gradients_batch", "gradients_end")
 # Callbacks that run inside fit but are not training: pruning, our checkpoints and our
-# gradient-flow measurement (a forward/backward at fit start and end, no optimiser step).
-NOT_TRAINING = ("pruning", "checkpoint", "weights", "gradients")
+# gradient-flow diagnostics (norms of the first step's gradients, a forward/backward at
+# fit end).
+NOT_TRAINING = ("pruning", "checkpoint", "weights", *GRADIENTS)
 
 
 def timed(artifacts: str, names: Sequence[str] = tuple(TIMED)) -> Any:
@@ -155,7 +161,7 @@ def split_sizes(n: int) -> list[int]:
 def our_worker(
     storage: str, trials: int, epochs: int, artifacts: str, workers: int, pruning: str
 ) -> None:
-    quiet()
+    quiet(artifacts)
     share_cores(workers)
     write_timers = timed(artifacts)
     from studies.search import search
@@ -172,7 +178,7 @@ def our_worker(
 def baseline_worker(
     storage: str, trials: int, epochs: int, artifacts: str, workers: int, pruning: str
 ) -> None:
-    quiet()
+    quiet(artifacts)
     share_cores(workers)
     write_timers = timed(artifacts, ("fit", "test", "pruning"))  # it has no checkpoints of ours
     import lightning.pytorch as pl
@@ -267,7 +273,7 @@ def prepare(
     kind: str, storage: str, trials: int, epochs: int, artifacts: str, pruning: str
 ) -> None:
     """Create the study once before workers start (first-time table creation races)."""
-    quiet(silence_output=False)
+    quiet()
     import optuna
 
     if kind == "ours":
@@ -301,6 +307,11 @@ def run_case(
         p.join()
     wall = time.perf_counter() - start
     ended_at = datetime.datetime.now()
+    for p in procs:
+        if p.exitcode:
+            log = Path(artifacts, f"worker-{p.pid}.log")
+            tail = log.read_text()[-3000:] if log.exists() else ""
+            raise SystemExit(f"{tail}\nbench: a {kind} worker exited with {p.exitcode} ({log})")
     study = optuna.load_study(study_name="bench", storage=storage)
     done = [t for t in study.trials if t.state.is_finished() and t.state.name != "FAIL"]
     totals = dict.fromkeys(TIMED, 0.0)
@@ -330,7 +341,7 @@ def run_case(
         "pruning_callback_share": round(totals["pruning"] / span, 4),
         "checkpoint_share": round((totals["checkpoint"] + totals["weights"]) / span, 4),
         "test_pass_share": round(totals["test"] / span, 4),
-        "gradient_flow_share": round(totals["gradients"] / span, 4),
+        "gradient_flow_share": round(sum(totals[name] for name in GRADIENTS) / span, 4),
     }  # fmt: skip
 
 

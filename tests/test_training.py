@@ -21,6 +21,7 @@ from lightning_modules import (
     train_architecture,
     unit_gradient_norms,
 )
+from lightning_modules._module import unit_modules
 from search_space import build_model
 from studies.cli import main
 
@@ -122,6 +123,31 @@ def test_gradient_measurement_changes_nothing() -> None:
     unit_gradient_norms(model, model.units(), batch, F.cross_entropy)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_init_gradients_are_the_first_steps_and_end_uses_the_same_batch() -> None:
+    """GradientFlow reads the first step's gradients instead of a pass of its own: they must
+    equal `unit_gradient_norms` on that batch at initialisation; the end pass reuses it."""
+    import copy
+
+    import lightning.pytorch as L
+
+    seen: dict[str, object] = {}
+
+    class Spy(L.Callback):
+        def on_train_start(self, trainer, pl_module) -> None:  # type: ignore[no-untyped-def]
+            seen["model"] = copy.deepcopy(pl_module)
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+            seen.setdefault("batch", (batch[0].clone(), batch[1].clone()))
+
+    run = quick_run(epochs=1, seed=5)
+    run.callbacks = [Spy()]
+    metrics = train_architecture("identity-s1-d8-w8", run)
+    model = seen["model"]
+    expected = unit_gradient_norms(model, unit_modules(model), seen["batch"], model.loss)  # type: ignore[arg-type, attr-defined]
+    assert metrics["grad_init_units"] == pytest.approx(expected, rel=1e-5)
+    assert metrics["grad_end_units"] != pytest.approx(expected, rel=1e-2), "trained: it moved"
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle", "step", "constant"])
