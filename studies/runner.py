@@ -135,7 +135,7 @@ def run_worker(
     """Run trials until the study holds `budget` finished trials (or `timeout` passes)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     callbacks = [on_trial] if on_trial else []
-    wait = FIRST_POLL_SECONDS
+    wait = first_wait = min(FIRST_POLL_SECONDS, poll)
     while deadline is None or time.monotonic() < deadline:
         fail_stale_trials(study)  # also what enqueues retries of trials whose worker died
         counts = state_counts(study)
@@ -146,9 +146,9 @@ def run_worker(
             study.optimize(
                 objective, n_trials=1, timeout=remaining, catch=catch, callbacks=callbacks
             )
-            wait = FIRST_POLL_SECONDS
+            wait = first_wait
             continue
         if counts[TrialState.RUNNING] == 0:
             return
-        time.sleep(min(wait, poll))  # others are still training; one may die and need a retry
-        wait *= 1.5
+        time.sleep(wait)  # others are still training; one may die and need a retry
+        wait = min(wait * 1.5, poll)

@@ -51,10 +51,9 @@ def search(
     if not under_torchrun():
         return run_study(config, None, progress, sampler, pruner)
     ranks = join_ranks(config.train.accelerator)
-    try:
-        return run_study(config, ranks, progress, sampler, pruner)
-    finally:
-        ranks.leave()
+    study = run_study(config, ranks, progress, sampler, pruner)
+    ranks.leave()  # a clean end only: after a failure a peer may be gone, and NCCL's
+    return study  # teardown could wait for it; such an exit is non-zero anyway
 
 
 def run_study(
