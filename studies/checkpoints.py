@@ -92,8 +92,8 @@ class ArtifactCheckpoint(L.Callback):
     """After every epoch, checkpoint the trial into the artifact store (needs the plugin).
 
     The time this costs the training thread (the snapshot) is kept in ``seconds``;
-    `trial_attrs` hands it to the trial's record (one transaction with the results),
-    so benchmarks can count it as outside training.
+    `trial_attrs` hands it to the trial's record (one transaction with the results)
+    as ``checkpoint_seconds``, so a user sees what checkpointing cost each trial.
     Under DDP, ranks other than 0 pass ``trial=None``: Lightning writes on rank 0
     only, but every rank must call `save_checkpoint` (it ends in a barrier).
     """
