@@ -5,7 +5,7 @@ Knows nothing of Optuna: studies hand their pruning/reporting callbacks in.
 
 from lightning_modules._config import DataConfig, TrainConfig
 from lightning_modules._gradients import GradientFlow, summarise, unit_gradient_norms
-from lightning_modules._module import ShortcutModule, lr_factor
+from lightning_modules._module import ShortcutModule, lr_factor, wants_channels_last
 from lightning_modules._train import (
     EpochHistory,
     TrainingRun,
@@ -37,4 +37,5 @@ __all__ = [
     "summarise",
     "train_architecture",
     "unit_gradient_norms",
+    "wants_channels_last",
 ]

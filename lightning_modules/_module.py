@@ -78,17 +78,11 @@ class ShortcutModule(L.LightningModule):
         return F.cross_entropy(out, y, label_smoothing=self.config.label_smoothing)
 
     def on_fit_start(self) -> None:
-        self._channels_last = self._want_channels_last()
+        self._channels_last = wants_channels_last(
+            self.spec.backbone, self.device.type, self.config.channels_last
+        )
         if self._channels_last:
             self.model.to(memory_format=torch.channels_last)
-
-    def _want_channels_last(self) -> bool:
-        """channels_last helps convolutions on CUDA GPUs (tensor cores); not on the CPU."""
-        if self.spec.backbone is not Backbone.CONV:
-            return False
-        if self.config.channels_last is not None:
-            return self.config.channels_last
-        return self.device.type == "cuda"
 
     # -- steps -------------------------------------------------------------------------
 
@@ -185,6 +179,22 @@ class ShortcutModule(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def wants_channels_last(backbone: Backbone, device_type: str, setting: bool | None) -> bool:
+    """Whether a network trains in channels_last (NHWC) memory format.
+
+    `setting` None means: yes for convolutional nets on CUDA (tensor cores want NHWC)
+    and on the CPU, where oneDNN runs NHWC convolutions without reordering to its
+    blocked layout around every call. Measured on a 2-core AMD EPYC, one training step
+    of the five shortcut types at batch 64-128: 1.0-1.7x faster on 8x8 digits, 1.0-2.1x
+    on 32x32 CIFAR shapes, never slower beyond noise (docs/benchmarks.md).
+    """
+    if backbone is not Backbone.CONV:
+        return False
+    if setting is not None:
+        return setting
+    return device_type in ("cuda", "cpu")
 
 
 def lr_factor(schedule: str, total_steps: int, warmup_steps: int) -> Any:

@@ -32,6 +32,7 @@ from lightning_modules import (
     lr_factor,
     make_datamodule,
     train_architecture,
+    wants_channels_last,
 )
 from search_space import build_model, resolve_arch
 
@@ -49,7 +50,12 @@ def bare_loop(arch: str, data: DataConfig, train: TrainConfig) -> float:
     torch.manual_seed(train.seed)
     dm = make_datamodule(data, batch_size=train.batch_size, seed=train.seed)
     dm.setup("fit")
-    model = build_model(resolve_arch(arch), dm.input_shape, dm.num_classes)
+    spec = resolve_arch(arch)
+    model = build_model(spec, dm.input_shape, dm.num_classes)
+    memory_format = torch.contiguous_format
+    if wants_channels_last(spec.backbone, "cpu", train.channels_last):
+        memory_format = torch.channels_last  # the same layout our module picks
+        model = model.to(memory_format=memory_format)
     opt = torch.optim.SGD(
         model.parameters(), lr=train.lr, momentum=train.momentum,
         weight_decay=train.weight_decay, nesterov=True,
@@ -61,7 +67,7 @@ def bare_loop(arch: str, data: DataConfig, train: TrainConfig) -> float:
         loader.set_epoch(epoch)
         model.train()
         for x, y in loader:
-            loss = F.cross_entropy(model(x), y)
+            loss = F.cross_entropy(model(x.contiguous(memory_format=memory_format)), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -70,7 +76,8 @@ def bare_loop(arch: str, data: DataConfig, train: TrainConfig) -> float:
         correct = 0
         with torch.no_grad():
             for x, y in val_loader:
-                correct += int((model(x).argmax(1) == y).sum())
+                out = model(x.contiguous(memory_format=memory_format))
+                correct += int((out.argmax(1) == y).sum())
     return time.perf_counter() - start
 
 

@@ -150,6 +150,34 @@ def test_init_gradients_are_the_first_steps_and_end_uses_the_same_batch() -> Non
     assert metrics["grad_end_units"] != pytest.approx(expected, rel=1e-2), "trained: it moved"
 
 
+def _trains_in_channels_last(arch: str, setting: bool | None) -> tuple[bool, dict]:
+    import lightning.pytorch as L
+
+    seen: dict[str, bool] = {}
+
+    class Spy(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+            weights = [p for p in pl_module.parameters() if p.dim() == 4]
+            seen["nhwc"] = bool(weights) and all(
+                w.is_contiguous(memory_format=torch.channels_last) for w in weights
+            )
+
+    run = quick_run(epochs=2, seed=1, channels_last=setting)
+    run.callbacks = [Spy()]
+    metrics = train_architecture(arch, run)
+    return seen["nhwc"], metrics
+
+
+def test_conv_nets_train_channels_last_on_the_cpu_by_default() -> None:
+    """NHWC is the faster layout for oneDNN's CPU convolutions too (docs/benchmarks.md);
+    the flag still turns it off, and it changes rounding only, not what is learnt."""
+    nhwc, auto = _trains_in_channels_last("projection-s1-d8-w8", None)
+    nchw, off = _trains_in_channels_last("projection-s1-d8-w8", False)
+    assert nhwc and not nchw
+    assert auto["val_loss"] == pytest.approx(off["val_loss"], rel=1e-3)
+    assert not _trains_in_channels_last("mlp-identity-s1-d3-w8", None)[0]
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle", "step", "constant"])
 def test_schedules_start_and_end_sensibly(schedule: str) -> None:
     factor = lr_factor(schedule, total_steps=100, warmup_steps=10)
