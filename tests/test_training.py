@@ -178,6 +178,22 @@ def test_conv_nets_train_channels_last_on_the_cpu_by_default() -> None:
     assert not _trains_in_channels_last("mlp-identity-s1-d3-w8", None)[0]
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_optimizer_steps_fused_on_the_cpu(optimizer: str) -> None:
+    import lightning.pytorch as L
+
+    fused: list[object] = []
+
+    class Spy(L.Callback):
+        def on_train_start(self, trainer, pl_module) -> None:  # type: ignore[no-untyped-def]
+            fused.append(trainer.optimizers[0].defaults["fused"])
+
+    run = quick_run(epochs=1, optimizer=optimizer, lr=0.01)
+    run.callbacks = [Spy()]
+    assert train_architecture("identity-s1-d8-w8", run)["val_acc"] > 0.3
+    assert fused == [True]
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "onecycle", "step", "constant"])
 def test_schedules_start_and_end_sensibly(schedule: str) -> None:
     factor = lr_factor(schedule, total_steps=100, warmup_steps=10)
