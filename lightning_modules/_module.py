@@ -181,7 +181,6 @@ class ShortcutModule(L.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
-
     def _fused_step(self) -> bool | None:
         """One fused kernel updates every parameter: 0.4-1 ms less per step on the CPU.
 

@@ -164,12 +164,14 @@ def our_worker(
     quiet(artifacts)
     share_cores(workers)
     write_timers = timed(artifacts)
+    from studies._exit import exit_now
     from studies.search import search
 
     try:
         search(our_config(storage, trials, epochs, artifacts, pruning), progress=False)
     finally:
         write_timers()
+    exit_now(0)  # how `shortcut-nas search` ends: without the interpreter's teardown
 
 
 # -- the baseline, as optuna-examples/pytorch/pytorch_lightning_simple.py writes it ---------

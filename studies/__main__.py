@@ -1,3 +1,3 @@
-from studies.cli import main
+from studies.cli import entry
 
-raise SystemExit(main())
+entry()

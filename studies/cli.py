@@ -13,9 +13,11 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 import optuna
 
+from studies._exit import exit_now
 from studies._redact import redact
 from studies.commands import best, dashboard, export, launch, search, status, train
 
@@ -64,5 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def entry() -> NoReturn:
+    """The console script (and `python -m studies`): `main`, then a fast exit (studies/_exit.py)."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
