@@ -15,7 +15,7 @@ from studies.distributed import Ranks, join_ranks, under_torchrun
 from studies.notes import flush_notes
 from studies.objective import Objective, Preempted, TrialFailure, follow
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
-from studies.storage import open_storage
+from studies.storage import SearchStorage, open_storage
 
 
 def check_supported(config: StudyConfig) -> None:
@@ -71,7 +71,8 @@ def run_study(
         follow(objective)
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we print one line per trial instead
-    study = create_or_join(config, open_storage(config.study.storage), sampler, pruner)
+    storage = SearchStorage(open_storage(config.study.storage))
+    study = create_or_join(config, storage, sampler, pruner)
     budget = config.study.n_trials
     bar = tqdm(
         total=budget, initial=min(finished_count(study), budget or 0), unit="trial",

@@ -9,6 +9,7 @@ import pytest
 from optuna.trial import TrialState
 
 from studies.storage import (
+    SearchStorage,
     completed_with_attr,
     count_before,
     count_states,
@@ -96,3 +97,36 @@ def test_batched_attributes_on_postgresql(pg_url: str) -> None:
 
 def test_batched_attributes_in_memory() -> None:
     check_batched_attributes(optuna.create_study())
+
+
+def check_system_attrs_read(url: str) -> None:
+    """SearchStorage's one-query read of a trial's system attributes is Optuna's answer,
+    for running, attribute-less and finished trials; a missing trial is a KeyError."""
+    backend = open_storage(url, heartbeat_interval=None)
+    hyperband = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=4)
+    study = optuna.create_study(storage=SearchStorage(backend), pruner=hyperband)
+    bare = study.ask()  # no system attributes at all
+    running = study.ask()
+    for step, value in enumerate([0.3, 0.5, 0.6, 0.7]):
+        running.report(value, step)
+        assert not running.should_prune()  # Hyperband writes completed_rung_* as it goes
+    finished = study.ask()
+    study._storage.set_trial_system_attr(finished._trial_id, "nested", {"a": [1, 2.5]})
+    study.tell(finished, 0.9)
+    for trial in (bare, running, finished):
+        expected = backend.get_trial(trial._trial_id).system_attrs
+        assert study._storage.get_trial_system_attrs(trial._trial_id) == expected
+    rungs = study._storage.get_trial_system_attrs(running._trial_id)
+    assert any(k.startswith("completed_rung_") for k in rungs)
+    assert study._storage.get_trial_system_attrs(finished._trial_id)["nested"] == {"a": [1, 2.5]}
+    with pytest.raises(KeyError):
+        study._storage.get_trial_system_attrs(10_000)
+
+
+def test_system_attrs_read_on_sqlite(tmp_path: Path) -> None:
+    check_system_attrs_read(f"sqlite:///{tmp_path / 's.db'}")
+
+
+@pytest.mark.postgres
+def test_system_attrs_read_on_postgresql(pg_url: str) -> None:
+    check_system_attrs_read(pg_url)
