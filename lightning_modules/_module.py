@@ -197,9 +197,9 @@ def wants_channels_last(backbone: Backbone, device_type: str, setting: bool | No
 
     `setting` None means: yes for convolutional nets on CUDA (tensor cores want NHWC)
     and on the CPU, where oneDNN runs NHWC convolutions without reordering to its
-    blocked layout around every call. Measured on a 2-core AMD EPYC, one training step
-    of the five shortcut types at batch 64-128: 1.0-1.7x faster on 8x8 digits, 1.0-2.1x
-    on 32x32 CIFAR shapes, never slower beyond noise (docs/benchmarks.md).
+    blocked layout around every call. `scripts/bench_layout.py` on a 2-core AMD EPYC, one
+    training step at batch 64: 1.1-1.4x faster for every type on 32x32 CIFAR shapes,
+    1.1-1.3x on 8x8 digits except highway nets, 0.9-1.2x there (docs/benchmarks.md).
     """
     if backbone is not Backbone.CONV:
         return False

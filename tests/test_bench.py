@@ -34,3 +34,21 @@ def test_bench_search_times_every_part_on_both_sides(tmp_path: Path) -> None:
         assert ours[part] > 0.0, part
     assert rows["baseline"]["checkpoint_share"] == 0.0
     assert "sqlite x1: ours/baseline wall time = " in done.stdout
+
+
+def test_bench_layout_times_both_layouts_of_every_type() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("bench_layout.py")), "--batch-size", "4",
+         "--steps", "1", "--repeats", "1", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert {row["arch"].split("-")[0] for row in report["rows"]} == {
+        "none",
+        "highway",
+        "identity",
+        "projection",
+        "dense",
+    }
+    assert all(row["nchw_ms"] > 0 and row["nhwc_ms"] > 0 for row in report["rows"])
