@@ -22,7 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_modules._config import TrainConfig
-from search_space import ArchitectureSpec, Backbone, ShortcutNet, build_model, resolve_arch
+from search_space import (
+    ArchitectureSpec,
+    Backbone,
+    ShortcutNet,
+    ShortcutType,
+    build_model,
+    resolve_arch,
+)
 
 # Epoch metrics are summed across ranks by hand (one all-reduce per epoch, see
 # `_log_epoch`); Lightning's advice to add sync_dist=True would average them again.
@@ -79,7 +86,7 @@ class ShortcutModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         self._channels_last = wants_channels_last(
-            self.spec.backbone, self.device.type, self.config.channels_last
+            self.spec, self.device.type, self.config.channels_last
         )
         if self._channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -192,20 +199,24 @@ class ShortcutModule(L.LightningModule):
         return True
 
 
-def wants_channels_last(backbone: Backbone, device_type: str, setting: bool | None) -> bool:
+def wants_channels_last(spec: ArchitectureSpec, device_type: str, setting: bool | None) -> bool:
     """Whether a network trains in channels_last (NHWC) memory format.
 
     `setting` None means: yes for convolutional nets on CUDA (tensor cores want NHWC)
     and on the CPU, where oneDNN runs NHWC convolutions without reordering to its
     blocked layout around every call. `scripts/bench_layout.py` on a 2-core AMD EPYC, one
-    training step at batch 64: 1.1-1.4x faster for every type on 32x32 CIFAR shapes,
-    1.1-1.3x on 8x8 digits except highway nets, 0.9-1.2x there (docs/benchmarks.md).
+    training step at batch 64: 1.1-1.4x faster for every type on 32x32 CIFAR shapes, and
+    1.0-1.4x on 8x8 digits -- except highway nets, 0.7-0.9x there: their gates multiply
+    gradients that come back from the pooling head in NCHW with NHWC activations. So on
+    the CPU highway nets stay NCHW (docs/benchmarks.md).
     """
-    if backbone is not Backbone.CONV:
+    if spec.backbone is not Backbone.CONV:
         return False
     if setting is not None:
         return setting
-    return device_type in ("cuda", "cpu")
+    if device_type == "cpu":
+        return spec.shortcut is not ShortcutType.HIGHWAY
+    return device_type == "cuda"
 
 
 def lr_factor(schedule: str, total_steps: int, warmup_steps: int) -> Any:

@@ -53,7 +53,7 @@ def bare_loop(arch: str, data: DataConfig, train: TrainConfig) -> float:
     spec = resolve_arch(arch)
     model = build_model(spec, dm.input_shape, dm.num_classes)
     memory_format = torch.contiguous_format
-    if wants_channels_last(spec.backbone, "cpu", train.channels_last):
+    if wants_channels_last(spec, "cpu", train.channels_last):
         memory_format = torch.channels_last  # the same layout our module picks
         model = model.to(memory_format=memory_format)
     opt = torch.optim.SGD(
