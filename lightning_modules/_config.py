@@ -45,7 +45,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # classification only
     seed: int = 0  # fixes split, initialisation and batch order
     precision: str = "auto"  # auto: bf16-mixed on a CUDA GPU, 32-true elsewhere
-    channels_last: bool | None = None  # None: on for convolutional nets (CUDA and CPU)
+    channels_last: bool | None = None  # None: conv nets on CUDA, and on CPUs all but highway
     accelerator: str = "auto"  # Lightning's accelerator flag
     devices: int = 1  # devices per trial; > 1 trains one trial with DDP
     gradient_clip_val: float | None = None

@@ -202,7 +202,7 @@ class HardwareConfig:
     accelerator: str = "auto"  # Lightning's accelerator: auto, cpu, gpu, ...
     devices: int = 1  # devices per trial; > 1 trains one trial with DDP
     precision: str = "auto"  # auto: bf16-mixed on a CUDA GPU, 32-true elsewhere
-    channels_last: bool | None = None  # None: on for conv nets (CUDA GPUs and CPUs)
+    channels_last: bool | None = None  # None: conv nets on CUDA; on CPUs all but highway
     workers: int = 1  # worker processes `launch` starts when no GPUs are listed
     gpus: tuple[int, ...] = ()  # GPU indices for `launch`: workers_per_gpu workers on each
     workers_per_gpu: int = 1  # several small-model workers can share one GPU
