@@ -1,7 +1,7 @@
 """Leave the process without the interpreter's teardown, once everything is saved.
 
 Why: with torch and Lightning loaded, Python's own shutdown (freeing every module
-and object, unloading libtorch) takes 1.3-1.5 s on a 2-core machine and does
+and object, unloading libtorch) takes 1.3-2 s on a 2-core machine and does
 nothing for the user: every trial is already committed to the study. A search
 worker pays it once per process, so a quick search and every `launch` worker end
 that much sooner (scripts/bench_search.py, docs/benchmarks.md).
@@ -25,8 +25,8 @@ from typing import NoReturn
 def exit_now(code: int) -> NoReturn:
     """`sys.exit(code)` minus the interpreter teardown; for the command line only.
 
-    Library callers (a notebook, a test) never get here: only `studies.cli.entry`,
-    the console script, calls it.
+    Library callers (a notebook, a test) never get here: `studies.cli.entry`, the
+    console script, calls it, and the search benchmark's worker, to end the same way.
     """
     _flush()
     shutdown = getattr(threading, "_shutdown", None)  # CPython: what Py_Finalize runs first
