@@ -21,6 +21,7 @@ Lightning's set-up and our test pass (shown on its own as well).
 
     python scripts/bench_search.py --trials 12 --epochs 6
     python scripts/bench_search.py --trials 12 --epochs 6 --pruning defaults
+    python scripts/bench_search.py --epochs 20 --backends sqlite --workers 1 --repeats 3
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import datetime
 import json
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -364,6 +366,18 @@ def storages(tmp: Path, backend: str) -> Any:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def summary(rows: list[dict[str, Any]], backend: str, workers: int) -> str:
+    """One line per case: ratio of the median wall times (and the per-run range)."""
+    case = [r for r in rows if r["storage"] == backend and r["workers"] == workers]
+    walls = {k: [r["wall_s"] for r in case if r["impl"] == k] for k in ("ours", "baseline")}
+    ratio = statistics.median(walls["ours"]) / statistics.median(walls["baseline"])
+    line = f"{backend} x{workers}: ours/baseline wall time = {ratio:.2f}"
+    if len(walls["ours"]) > 1:
+        runs = sorted(a / b for a, b in zip(walls["ours"], walls["baseline"], strict=True))
+        line += f" (median of {len(runs)} runs; each run {runs[0]:.2f}-{runs[-1]:.2f})"
+    return line
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=12)
@@ -377,28 +391,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="matched: the same MedianPruner on both sides; defaults: each "
         "side's own default (ours Hyperband, the example's MedianPruner())",
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1,
+        help="run each case this often, alternating which side goes first; the summary "
+        "gives the ratio of the median wall times and the range of the per-run ratios",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             for workers in (int(w) for w in args.workers.split(",")):
-                for kind in ("ours", "baseline"):
-                    for storage in storages(Path(tmp), backend):
-                        row = {
-                            "storage": backend,
-                            **run_case(
-                                kind, storage, workers, args.trials, args.epochs, args.pruning
-                            ),
-                        }
-                        print(json.dumps(row), flush=True)
-                        rows.append(row)
+                for repeat in range(args.repeats):
+                    kinds = ("ours", "baseline") if repeat % 2 == 0 else ("baseline", "ours")
+                    for kind in kinds:
+                        for storage in storages(Path(tmp), backend):
+                            row = {
+                                "storage": backend, "repeat": repeat,
+                                **run_case(kind, storage, workers, args.trials, args.epochs,
+                                           args.pruning),
+                            }  # fmt: skip
+                            print(json.dumps(row), flush=True)
+                            rows.append(row)
     for backend in args.backends.split(","):
         for workers in (int(w) for w in args.workers.split(",")):
-            pair = {
-                r["impl"]: r for r in rows if r["storage"] == backend and r["workers"] == workers
-            }
-            ratio = pair["ours"]["wall_s"] / pair["baseline"]["wall_s"]
-            print(f"{backend} x{workers}: ours/baseline wall time = {ratio:.2f}")
+            print(summary(rows, backend, workers))
     return 0
 
 
