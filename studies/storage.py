@@ -17,10 +17,10 @@ Unreachable databases are one line (`ConnectionError`) with the password masked.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import sqlite3
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +92,11 @@ def open_storage(
     if url.startswith("sqlite"):
         sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
         storage.engine.dispose()  # connections opened so far lack the pragmas
-    # Close pooled connections properly at exit (a server logs no dropped client), also
-    # when the command line leaves without the interpreter's teardown (studies/_exit.py).
-    atexit.register(storage.engine.dispose)
+    # Close pooled connections properly when the storage goes away or at exit (a server
+    # logs no dropped client), also when the command line leaves without the interpreter's
+    # teardown (studies/_exit.py runs atexit). A finalizer, not atexit.register: a process
+    # that opens many storages (tests, a notebook) does not keep every engine alive.
+    weakref.finalize(storage, storage.engine.dispose)
     return storage
 
 
