@@ -13,12 +13,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from search_space._inputs import check_input
 from search_space._layers import conv3x3, expansion
 from search_space._spec import ArchitectureSpec, Backbone, ShortcutType
 from search_space.shortcuts import UNITS, DenseStage, Transition, Unit, UnitShape
 from search_space.shortcuts.dense import compressed, stem_channels
-
-MIN_FINAL_SIDE = 2  # the last conv stage must still see at least a 2x2 map
 
 
 class ShortcutNet(nn.Module):
@@ -77,43 +76,6 @@ def build_model(
     else:
         stem, stages, head = _mlp_network(spec, shape, num_classes)
     return ShortcutNet(spec, shape, stem, stages, head)
-
-
-def check_input(
-    spec: ArchitectureSpec, input_shape: Sequence[int], num_classes: int
-) -> tuple[int, ...]:
-    """Validate the input shape against the spec; one clear ValueError if it cannot work."""
-    shape = tuple(int(s) for s in input_shape)
-    if not _is_positive_int(num_classes):
-        raise ValueError(f"num_classes={num_classes!r} is not allowed; it must be an integer >= 1")
-    if any(s <= 0 for s in shape) or len(shape) not in (1, 3):
-        raise ValueError(f"input_shape={shape} is not allowed; give (C, H, W) or (features,)")
-    if spec.backbone is Backbone.MLP:
-        return shape
-    if len(shape) != 3:
-        raise ValueError(
-            f"input_shape={shape} is tabular but arch {spec.to_str()!r} is convolutional; "
-            "use an mlp arch (e.g. 'mlp-identity-s1-d6-w64') or image input (C, H, W)"
-        )
-    smallest = MIN_FINAL_SIDE * 2 ** (spec.num_stages - 1)
-    if min(shape[1:]) < smallest:
-        raise ValueError(
-            f"input_shape={shape} is too small for stages={spec.num_stages}: each stage after "
-            f"the first halves the size, so H and W must be >= {smallest}; use fewer stages "
-            f"(st{_max_stages(min(shape[1:]))}) or a larger input"
-        )
-    return shape
-
-
-def _max_stages(side: int) -> int:
-    stages = 1
-    while MIN_FINAL_SIDE * 2**stages <= side:
-        stages += 1
-    return stages
-
-
-def _is_positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _conv_network(

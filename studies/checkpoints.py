@@ -1,9 +1,8 @@
 """Checkpoints and trained weights in an Optuna artifact store every machine can read.
 
-Where: a directory (`FileSystemArtifactStore`; on a cluster, a shared file
-system) or S3-compatible storage (`Boto3ArtifactStore`, "s3://bucket"). The
-study's database holds only the artifact ids, so any machine with the
-database URL and the store can resume a trial or export its model.
+The store (`studies.artifacts`: a directory or s3://bucket) holds the files and the
+study's database only their ids, so any machine with the database URL and the store
+can resume a trial or export its model.
 
 * Each epoch, the trial's Lightning checkpoint goes to the store off the training
   thread (Lightning's AsyncCheckpointIO), alternating between two ids per trial,
@@ -26,21 +25,8 @@ import lightning.pytorch as L
 import optuna
 import torch
 from lightning.pytorch.plugins.io import AsyncCheckpointIO, TorchCheckpointIO
-from optuna.artifacts import Boto3ArtifactStore, FileSystemArtifactStore
 
-ArtifactStore = Any  # optuna's ArtifactStore protocol (read/write/remove)
-
-
-def open_artifact_store(location: str) -> ArtifactStore:
-    """A directory path or s3://bucket (credentials from the usual AWS variables)."""
-    if location.startswith("s3://"):
-        bucket = location.removeprefix("s3://").split("/", 1)[0]
-        if not bucket:
-            raise ValueError(f"artifacts={location!r} names no bucket; use s3://BUCKET")
-        return Boto3ArtifactStore(bucket)
-    path = Path(location).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return FileSystemArtifactStore(str(path))
+from studies.artifacts import MODEL_ATTR, ArtifactStore
 
 
 def checkpoint_id(trial: optuna.trial.BaseTrial, slot: int) -> str:
@@ -112,15 +98,6 @@ class ArtifactCheckpoint(L.Callback):
 
     def trial_attrs(self) -> dict[str, Any]:
         return {"checkpoint_seconds": round(self.seconds, 4)}
-
-
-def download_to(store: ArtifactStore, artifact_id: str, path: Path) -> Path:
-    with store.open_reader(artifact_id) as reader, path.open("wb") as out:
-        out.write(reader.read())
-    return path
-
-
-MODEL_ATTR = "model_artifact"
 
 
 class FinalWeights(L.Callback):

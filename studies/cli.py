@@ -49,7 +49,7 @@ def quiet_libraries() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_libraries()
-    from studies.objective import Preempted
+    from studies.errors import Preempted
 
     try:
         return int(args.run(args))

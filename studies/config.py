@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from lightning_modules import DATASETS, DataConfig, TrainConfig
+from lightning_modules import DataConfig, DatasetInfo, TrainConfig, dataset_info
 from search_space import SearchSpace, check_input
 from studies._redact import redact
 from studies.storage import DEFAULT_STORAGE
@@ -257,7 +257,7 @@ class StudyConfig:
     def __post_init__(self) -> None:
         merged = dataclasses.replace(self.train, **self.hardware.train_fields())
         object.__setattr__(self, "train", merged)
-        task = _dataset_task(self.data.dataset)
+        task = _dataset(self.data.dataset).task
         _check_objectives_fit(self.study.objectives, self.data.dataset, task)
         _check_space_fits(self.space, self.data.dataset)
 
@@ -333,7 +333,7 @@ class StudyConfig:
     @property
     def task(self) -> str:
         """classification or regression: the data set's task."""
-        return _dataset_task(self.data.dataset)
+        return _dataset(self.data.dataset).task
 
 
 # -- reading files -----------------------------------------------------------------------
@@ -618,10 +618,14 @@ def _table_dict(instance: Any) -> dict[str, Any]:
 # -- checks across tables ----------------------------------------------------------------
 
 
-def _dataset_task(dataset: str) -> str:
-    if dataset not in DATASETS:
+def _dataset(dataset: str) -> DatasetInfo:
+    info = dataset_info(dataset)
+    if info is None:
+        from lightning_modules import DATASETS
+
         _check_choice("data", "dataset", dataset, tuple(DATASETS))
-    return DATASETS[dataset].task
+    assert info is not None  # _check_choice raised
+    return info
 
 
 def _check_objectives_fit(objectives: tuple[str, ...], dataset: str, task: str) -> None:
@@ -639,13 +643,13 @@ def _check_objectives_fit(objectives: tuple[str, ...], dataset: str, task: str) 
 
 def _check_space_fits(space: SearchSpace, dataset: str) -> None:
     """Tabular data needs the mlp backbone; images need few enough stages for their size."""
-    cls = DATASETS[dataset]
-    if space.backbone == "conv" and len(cls.input_shape) != 3:
+    info = _dataset(dataset)
+    if space.backbone == "conv" and len(info.input_shape) != 3:
         raise ValueError(
             f"[space] backbone='conv' is not allowed with [data] dataset={dataset!r}, whose "
-            f'samples are feature vectors of shape {cls.input_shape}; use backbone = "mlp"'
+            f'samples are feature vectors of shape {info.input_shape}; use backbone = "mlp"'
         )
     try:
-        check_input(next(space.specs()), cls.input_shape, cls.num_classes)
+        check_input(next(space.specs()), info.input_shape, info.num_classes)
     except ValueError as error:
         raise ValueError(f"[space] does not fit [data] dataset={dataset!r}: {error}") from None

@@ -24,45 +24,18 @@ from optuna_integration import PyTorchLightningPruningCallback
 
 from lightning_modules import TrainingRun, train_architecture
 from search_space import ArchitectureSpec, suggest
-from studies.checkpoints import (
-    MODEL_ATTR,
-    ArtifactCheckpoint,
-    ArtifactStore,
-    FinalWeights,
-    checkpoint_plugins,
-    download_to,
-)
+from studies.artifacts import MODEL_ATTR, ArtifactStore, download_to
+from studies.checkpoints import ArtifactCheckpoint, FinalWeights, checkpoint_plugins
 from studies.config import StudyConfig
 from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
+from studies.errors import Preempted, TrialFailure
 from studies.notes import save_trial_note
 from studies.runner import is_surplus
-from studies.storage import MAX_RETRY, completed_with_attr, set_user_attrs
+from studies.storage import completed_with_attr, set_user_attrs
 
 REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
 # Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
 NOT_COPIED = ("checkpoint", "checkpoint_seconds", "model_artifact", "worker", REUSED_FROM)
-
-
-class TrialFailure(Exception):
-    """A trial that cannot finish (NaN loss, out of memory): FAIL it, keep the study going."""
-
-
-class Preempted(Exception):
-    """SIGTERM or SIGINT stopped training: Optuna FAILs the trial, the worker enqueues its retry.
-
-    Lightning turns both signals into `SystemExit`, which Optuna does not catch, so
-    without this the trial would stay RUNNING until its heartbeat went stale.
-    """
-
-    def __init__(self, message: str, trial_id: int, signal_name: str) -> None:
-        super().__init__(message)
-        self.trial_id = trial_id
-        self.signal_name = signal_name
-
-    def enqueue_retry(self, study: optuna.Study) -> None:
-        """The same params and user attributes (checkpoint included) as a WAITING trial."""
-        frozen = study._storage.get_trial(self.trial_id)
-        RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, frozen)
 
 
 class Objective:

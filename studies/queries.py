@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import torch
 from optuna.trial import FrozenTrial, TrialState
 
-from search_space import ArchitectureSpec, build_model, save_model
+from search_space import ArchitectureSpec
 from studies._redact import redact
-from studies.checkpoints import MODEL_ATTR, open_artifact_store
+from studies.artifacts import MODEL_ATTR, open_artifact_store
 from studies.storage import open_storage, study_names
 
 COLUMNS = ("rank", "trial", "arch", "val_acc", "test_acc", "params", "macs", "train_seconds")
@@ -146,6 +145,10 @@ def export_trial(
     study: optuna.Study, artifacts: str, out_dir: str | Path, number: int | None = None
 ) -> Path:
     """Write the trial's spec and trained weights as an export directory (`load_model` reads it)."""
+    import torch  # here, not at the top: `best` and `status` answer without torch
+
+    from search_space import build_model, save_model
+
     trial = pick_trial(study, number)
     artifact_id = trial.user_attrs.get(MODEL_ATTR)
     if artifact_id is None:

@@ -8,12 +8,13 @@ import optuna
 from tqdm.auto import tqdm
 
 from lightning_modules import make_datamodule
-from studies.checkpoints import open_artifact_store
+from studies.artifacts import open_artifact_store
 from studies.commands.search import trial_line, write_line
 from studies.config import StudyConfig
 from studies.distributed import Ranks, join_ranks, under_torchrun
+from studies.errors import Preempted, TrialFailure
 from studies.notes import flush_notes
-from studies.objective import Objective, Preempted, TrialFailure, follow
+from studies.objective import Objective, follow
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
 from studies.storage import SearchStorage, open_storage
 

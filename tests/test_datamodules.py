@@ -23,15 +23,19 @@ from torch.utils.data import DataLoader
 
 from lightning_modules._config import DataConfig
 from lightning_modules.data import (
+    DATASET_INFO,
     DATASETS,
     BatchTransform,
+    DatasetInfo,
     DatasetNotFoundError,
+    DigitsDataModule,
     EpochSampler,
     Normalize,
     RandomCropFlip,
     ResidentLoader,
     TensorDataModule,
     _torchvision_sets,
+    dataset_info,
     make_datamodule,
 )
 
@@ -155,6 +159,29 @@ def test_registry_names_every_dataset() -> None:
     for name, cls in DATASETS.items():
         assert cls.name == name
         assert cls.task in ("classification", "regression")
+
+
+def test_catalog_and_datamodule_classes_state_the_same_facts() -> None:
+    assert set(DATASET_INFO) == set(DATASETS)
+    for name, cls in DATASETS.items():
+        info = DATASET_INFO[name]
+        assert (cls.task, cls.input_shape, cls.num_classes) == (
+            info.task, info.input_shape, info.num_classes
+        )  # fmt: skip
+    assert DATASETS["cifar100"].num_classes == 100 and DATASETS["diabetes"].task == "regression"
+
+
+def test_dataset_info_finds_a_datamodule_added_to_the_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Tiny(DigitsDataModule):
+        name = "tiny_digits"
+
+    assert dataset_info("tiny_digits") is None
+    monkeypatch.setitem(DATASETS, "tiny_digits", Tiny)
+    assert dataset_info("tiny_digits") == DatasetInfo(
+        "tiny_digits", "classification", (1, 8, 8), 10
+    )
 
 
 def test_unknown_dataset_is_one_line_naming_the_choices() -> None:

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_modules._config import DataConfig
 from lightning_modules.data._augment import BatchTransform, CollateBatch, Normalize, RandomCropFlip
+from lightning_modules.data._catalog import DATASET_INFO
 from lightning_modules.data._resident import ResidentLoader
 from lightning_modules.data._split import indices_hash, seeded_split, split_count
 
@@ -81,7 +82,8 @@ class TensorDataModule(pl.LightningDataModule):
 
     Attributes:
         name, task, input_shape, num_classes: what the network must fit
-            (class attributes, readable before any data is loaded).
+            (class attributes, readable before any data is loaded; a built-in
+            data set's come from `_catalog.DATASET_INFO`).
         split: after `setup`, the train/validation split: its seed, sizes,
             ``train_indices``/``val_indices`` into the (subset) training pool,
             and ``hash``, their fingerprint.
@@ -107,6 +109,18 @@ class TensorDataModule(pl.LightningDataModule):
     pixel_scale: ClassVar[float] = 255.0  # the raw value that means 1.0
     augmentation: ClassVar[RandomCropFlip | None] = None  # what augment=True means
     augment_by_default: ClassVar[bool] = False  # augment=None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A built-in data set (its `name` in the catalog) takes task, input_shape and
+        num_classes from `_catalog.DATASET_INFO`, the one place they are written."""
+        super().__init_subclass__(**kwargs)
+        info = DATASET_INFO.get(cls.__dict__.get("name", ""))
+        if info is not None:
+            cls.task, cls.input_shape, cls.num_classes = (
+                info.task,
+                info.input_shape,
+                info.num_classes,
+            )
 
     def __init__(
         self, config: DataConfig, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1

@@ -25,8 +25,6 @@ class DigitsDataModule(SklearnDataModule):
     """
 
     name = "digits"
-    input_shape = (1, 8, 8)
-    num_classes = 10
     mean = (0.3053,)  # of values / 16, over all 1797 images
     std = (0.3760,)
     pixel_scale = 16.0  # the largest value: 16 of 16 sub-pixels inked

@@ -20,9 +20,6 @@ class DiabetesDataModule(SklearnDataModule):
     """Diabetes regression: float32 (N, 10) features, float32 (N, 1) standardised targets."""
 
     name = "diabetes"
-    task = "regression"
-    input_shape = (10,)
-    num_classes = 1  # one output: the standardised target
 
     def _read_all(self) -> Samples:
         bunch = load_diabetes(scaled=False)

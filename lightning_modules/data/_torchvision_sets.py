@@ -149,8 +149,6 @@ class MNISTDataModule(TorchvisionDataModule):
 
     name = "mnist"
     dataset_class = MNIST
-    input_shape = (1, 28, 28)
-    num_classes = 10
     mean = (0.1307,)  # torchvision's reference constants, over the training images
     std = (0.3081,)
     augmentation = RandomCropFlip(padding=2, flip=False)
@@ -188,8 +186,6 @@ class CIFAR10DataModule(TorchvisionDataModule):
 
     name = "cifar10"
     dataset_class = FilesPresentCIFAR10
-    input_shape = (3, 32, 32)
-    num_classes = 10
     mean = (0.4914, 0.4822, 0.4465)  # per channel, over the 50 000 training images
     std = (0.2470, 0.2435, 0.2616)
     augmentation = RandomCropFlip(padding=4, flip=True)
@@ -212,6 +208,5 @@ class CIFAR100DataModule(CIFAR10DataModule):
 
     name = "cifar100"
     dataset_class = FilesPresentCIFAR100
-    num_classes = 100
     mean = (0.5071, 0.4865, 0.4409)
     std = (0.2673, 0.2564, 0.2762)

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
             "the dashboard is an extra: pip install 'shortcut-nas[dashboard]'"
         ) from None
     from studies._redact import redact
-    from studies.checkpoints import open_artifact_store
+    from studies.artifacts import open_artifact_store
     from studies.storage import open_storage
 
     storage, _, config = locate_study(args)

@@ -1,0 +1,35 @@
+"""Where a study's files live: an Optuna artifact store every machine can read.
+
+A directory (`FileSystemArtifactStore`; on a cluster, a shared file system) or
+S3-compatible storage (`Boto3ArtifactStore`, "s3://bucket"). The study's database
+holds only artifact ids. Kept apart from `studies.checkpoints` (Lightning callbacks)
+so `export` and `dashboard` open a store without importing Lightning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from optuna.artifacts import Boto3ArtifactStore, FileSystemArtifactStore
+
+ArtifactStore = Any  # optuna's ArtifactStore protocol (read/write/remove)
+MODEL_ATTR = "model_artifact"  # user attribute: the trained weights' artifact id
+
+
+def open_artifact_store(location: str) -> ArtifactStore:
+    """A directory path or s3://bucket (credentials from the usual AWS variables)."""
+    if location.startswith("s3://"):
+        bucket = location.removeprefix("s3://").split("/", 1)[0]
+        if not bucket:
+            raise ValueError(f"artifacts={location!r} names no bucket; use s3://BUCKET")
+        return Boto3ArtifactStore(bucket)
+    path = Path(location).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return FileSystemArtifactStore(str(path))
+
+
+def download_to(store: ArtifactStore, artifact_id: str, path: Path) -> Path:
+    with store.open_reader(artifact_id) as reader, path.open("wb") as out:
+        out.write(reader.read())
+    return path
