@@ -250,3 +250,23 @@ def test_cli_train_missing_dataset_names_the_fix(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path) in err[0] and "--download" in err[0], err
+
+
+def test_per_step_shortcuts_keep_module_semantics() -> None:
+    """The plain-attribute fast path stores what nn.Module would, never touching parameter,
+    buffer or submodule tables; a batch already on the device is handed back as it is, any
+    other batch goes through Lightning's own transfer."""
+    module = ShortcutModule("none-s1-d4-w8-st1", input_shape=(1, 8, 8), num_classes=10)
+    module._current_fx_name = "training_step"
+    module._count = 7
+    assert module.__dict__["_current_fx_name"] == "training_step"
+    assert module.__dict__["_count"] == 7
+    for table in ("_parameters", "_buffers", "_modules"):
+        assert "_count" not in getattr(module, table)
+    module.extra = torch.nn.Linear(2, 2)  # other names still register as submodules
+    assert "extra" in module._modules
+    batch = (torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long))
+    assert module.transfer_batch_to_device(batch, torch.device("cpu"), 0) is batch
+    as_list = [batch[0], batch[1]]
+    moved = module.transfer_batch_to_device(as_list, torch.device("cpu"), 0)
+    assert isinstance(moved, list) and moved[0] is batch[0]
