@@ -93,7 +93,10 @@ class ArtifactCheckpoint(L.Callback):
         epoch = trainer.current_epoch
         trial = self.trial
         artifact_id = checkpoint_id(trial, slot=epoch % 2) if trial is not None else "rank-other"
-        trainer.save_checkpoint(f"{ARTIFACT_SCHEME}{artifact_id}@{epoch}")  # rank 0 writes
+        # Full state (optimizer, loops): a retry resumes training. Said explicitly, or
+        # Lightning logs "`weights_only` was not set" at every epoch of every trial.
+        target = f"{ARTIFACT_SCHEME}{artifact_id}@{epoch}"
+        trainer.save_checkpoint(target, weights_only=False)  # rank 0 writes
         self.seconds += time.perf_counter() - start
 
     def trial_attrs(self) -> dict[str, Any]:
