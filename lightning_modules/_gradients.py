@@ -1,15 +1,15 @@
 """Gradient-flow diagnostics: the vanishing-gradient story as numbers.
 
 For each unit (residual/highway/plain block or dense layer), the L2 norm of the
-gradient of the loss with respect to that unit's parameters, on one training
-batch (the first), measured at initialisation (the first step's gradients, before
-the optimiser applies them) and at the end of training. The ratio first/last says
+gradient of the loss with respect to that unit's parameters on a training batch,
+measured at initialisation (the first step's gradients, before the optimiser
+applies them) and at the end of training (the last step's). The ratio first/last says
 how much gradient reaches the bottom of the network relative to the top: near 1
 (or above) when shortcuts carry it, it collapses towards 0 in a deep plain network.
 
-The end measurement is a forward/backward pass outside the optimiser: gradients
-are restored afterwards and so are the batch-norm running statistics, so measuring
-does not change what is trained.
+`unit_gradient_norms` measures any model on any batch outside training (a
+forward/backward pass whose gradients and batch-norm statistics are restored
+afterwards); `GradientFlow` reads a training run's own steps instead.
 """
 
 from __future__ import annotations
@@ -74,48 +74,36 @@ def summarise(prefix: str, norms: list[float]) -> dict[str, Any]:
 
 
 class GradientFlow(L.Callback):
-    """Measures per-unit gradient norms at initialisation and at fit end.
+    """Per-unit gradient norms of the first and of the last training step.
 
-    At initialisation the first training step's own gradients are read, just before
-    the optimiser applies them (`on_before_optimizer_step`: after the backward, after
-    mixed precision unscales them, before clipping): that is the gradient at init on
-    that batch, so no extra forward/backward is spent on it. At the end the same
-    batch is measured again with `unit_gradient_norms`, so first and last compare one
-    batch. Results land in `self.metrics` as ``grad_init_*`` and ``grad_end_*``
-    (first, last, ratio, units).
+    Both are the step's own gradients, read just before the optimiser applies them
+    (`on_before_optimizer_step`: after the backward, after mixed precision unscales
+    them, before clipping). So the diagnostics cost no forward/backward pass of their
+    own -- a separate end pass on a kept batch cost ~20 ms a trial, more than anything
+    else a search adds to a short trial (docs/benchmarks.md) -- and first and last are
+    measured the same way, on a training batch of the network as it stands. Results
+    land in `self.metrics` as ``grad_init_*`` and ``grad_end_*`` (first, last, ratio,
+    units). A fit that stops before its last epoch (early stopping) reads the last
+    step's gradients at train end, after clipping if any.
     """
 
     def __init__(self) -> None:
         self.metrics: dict[str, Any] = {}
-        self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
-
-    def on_train_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        if self._batch is None:  # kept for the end: the batch the init gradients came from
-            self._batch = (batch[0].detach().clone(), batch[1].detach().clone())
+        self._stepped = False  # one cheap test per step once the first is measured
 
     def on_before_optimizer_step(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
     ) -> None:
-        if trainer.global_step > 0 or "grad_init_first" in self.metrics:
-            return  # a resumed run keeps what the first start measured
-        from lightning_modules._module import unit_modules
-
-        norms = [_norm(unit) for unit in unit_modules(pl_module)]
-        self.metrics.update(summarise("grad_init", norms))
+        if not self._stepped:
+            self._stepped = True
+            if trainer.global_step == 0 and "grad_init_first" not in self.metrics:
+                self.metrics.update(summarise("grad_init", _unit_norms(pl_module)))
+        if trainer.is_last_batch and trainer.current_epoch + 1 >= (trainer.max_epochs or 0):
+            self.metrics.update(summarise("grad_end", _unit_norms(pl_module)))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        from lightning_modules._module import unit_modules
-
-        batch = self._batch or _first_batch(trainer, pl_module.device)
-        units = unit_modules(pl_module)
-        if batch is None or not units:
-            return
-        loss_fn: LossFn = pl_module.loss  # type: ignore[assignment]
-        self.metrics.update(
-            summarise("grad_end", unit_gradient_norms(pl_module, units, batch, loss_fn))
-        )
+        if "grad_end_first" not in self.metrics and self._stepped:
+            self.metrics.update(summarise("grad_end", _unit_norms(pl_module)))
 
     def state_dict(self) -> dict[str, Any]:
         return {"metrics": dict(self.metrics)}
@@ -124,14 +112,7 @@ class GradientFlow(L.Callback):
         self.metrics = dict(state_dict.get("metrics", {}))
 
 
-def _first_batch(
-    trainer: L.Trainer, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """One training batch on the module's device, from the same loader training uses."""
-    loader = trainer.train_dataloader
-    if loader is None:
-        return None
-    for batch in loader:
-        x, y = batch[0], batch[1]
-        return x.to(device), y.to(device)
-    return None
+def _unit_norms(pl_module: L.LightningModule) -> list[float]:
+    from lightning_modules._module import unit_modules
+
+    return [_norm(unit) for unit in unit_modules(pl_module)]

@@ -5,9 +5,11 @@ study's database only their ids, so any machine with the database URL and the st
 can resume a trial or export its model.
 
 * Each epoch, the trial's Lightning checkpoint goes to the store off the training
-  thread (Lightning's AsyncCheckpointIO), alternating between two ids per trial,
-  and only a complete file is recorded in the trial's user attribute ``checkpoint``:
-  a retried trial needs only the last complete epoch.
+  thread (Lightning's AsyncCheckpointIO, with the snapshot packed by
+  `studies.checkpoint_format`), alternating between two ids per trial, and only a
+  complete file is recorded in the trial's user attribute ``checkpoint``: a retried
+  trial needs only the last complete epoch. `fetch_checkpoint` turns one back into
+  the file Lightning wrote.
 * At the end, the trained weights are uploaded with `optuna.artifacts.upload_artifact`,
   so they show in optuna-dashboard and `export` can fetch them.
 """
@@ -26,7 +28,8 @@ import optuna
 import torch
 from lightning.pytorch.plugins.io import AsyncCheckpointIO, TorchCheckpointIO
 
-from studies.artifacts import MODEL_ATTR, ArtifactStore
+from studies.artifacts import MODEL_ATTR, ArtifactStore, download_to
+from studies.checkpoint_format import is_packed, pack, unpack
 
 
 def checkpoint_id(trial: optuna.trial.BaseTrial, slot: int) -> str:
@@ -70,8 +73,47 @@ class ArtifactStoreIO(TorchCheckpointIO):
         self.trial.set_user_attr("checkpoint", {"artifact_id": artifact_id, "epoch": int(epoch)})
 
 
+class PackedAsyncCheckpointIO(AsyncCheckpointIO):
+    """Lightning's AsyncCheckpointIO whose snapshot of an artifact target is packed.
+
+    Lightning's own snapshot clones every tensor through `apply_to_collection` (and
+    drops the state_dict's ``_metadata`` on the way); `pack` copies one flat tensor per
+    dtype instead (see `studies.checkpoint_format` for what that saves). The writer
+    thread and its error handling stay Lightning's; other paths take Lightning's path.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        if not str(path).startswith(ARTIFACT_SCHEME):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        self._ensure_setup()
+        assert self._executor is not None
+        self._executor.submit(self._write, pack(checkpoint), path, storage_options)
+        if self._error:
+            raise self._error
+
+    def _write(self, snapshot: dict[str, Any], path: Any, storage_options: Any | None) -> None:
+        try:
+            assert self.checkpoint_io is not None
+            self.checkpoint_io.save_checkpoint(snapshot, path, storage_options)
+        except BaseException as error:  # raised on the training thread at the next save
+            self._error = error
+
+
 def checkpoint_plugins(trial: optuna.trial.Trial, store: ArtifactStore) -> list[Any]:
-    return [AsyncCheckpointIO(ArtifactStoreIO(trial, store))]
+    return [PackedAsyncCheckpointIO(ArtifactStoreIO(trial, store))]
+
+
+def fetch_checkpoint(store: ArtifactStore, artifact_id: str, path: Path) -> Path:
+    """Download an epoch checkpoint to `path` as the file Lightning wrote (unpacked), so
+    `Trainer.fit(ckpt_path=...)` resumes from it and `load_module` rebuilds its network."""
+    download_to(store, artifact_id, path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if is_packed(checkpoint):
+        torch.save(unpack(checkpoint), path)
+    return path
 
 
 class ArtifactCheckpoint(L.Callback):

@@ -24,8 +24,13 @@ from optuna_integration import PyTorchLightningPruningCallback
 
 from lightning_modules import TrainingRun, train_architecture
 from search_space import ArchitectureSpec, suggest
-from studies.artifacts import MODEL_ATTR, ArtifactStore, download_to
-from studies.checkpoints import ArtifactCheckpoint, FinalWeights, checkpoint_plugins
+from studies.artifacts import MODEL_ATTR, ArtifactStore
+from studies.checkpoints import (
+    ArtifactCheckpoint,
+    FinalWeights,
+    checkpoint_plugins,
+    fetch_checkpoint,
+)
 from studies.config import StudyConfig
 from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
 from studies.errors import Preempted, TrialFailure
@@ -94,7 +99,7 @@ class Objective:
         """The same run on every rank; only the rank holding `trial` writes to the study."""
         resume = None
         if plan.resume_artifact and self.store is not None:
-            resume = str(download_to(self.store, plan.resume_artifact, tmp / "resume.ckpt"))
+            resume = str(fetch_checkpoint(self.store, plan.resume_artifact, tmp / "resume.ckpt"))
         kwargs: dict[str, Any] = self.ranks.trainer_kwargs() if self.ranks else {}
         if self.store is not None and trial is not None:
             kwargs["plugins"] = checkpoint_plugins(trial, self.store)

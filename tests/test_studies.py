@@ -15,7 +15,8 @@ from optuna.trial import TrialState
 
 from lightning_modules import DataConfig, load_module, make_datamodule
 from search_space import load_model
-from studies.artifacts import download_to, open_artifact_store
+from studies.artifacts import open_artifact_store
+from studies.checkpoints import fetch_checkpoint
 from studies.cli import main
 from studies.config import load_config
 from studies.queries import best_rows, export_trial, open_study
@@ -115,7 +116,9 @@ def test_best_export_rebuild_round_trip(write_config, tmp_path: Path, capsys) ->
     # The same predictions as the trial's last epoch checkpoint, loaded through Lightning.
     best = study.trials[rows[0]["trial"]]
     store = open_artifact_store(config.study.artifacts)
-    ckpt = download_to(store, best.user_attrs["checkpoint"]["artifact_id"], tmp_path / "c.ckpt")
+    ckpt = fetch_checkpoint(
+        store, best.user_attrs["checkpoint"]["artifact_id"], tmp_path / "c.ckpt"
+    )
     module = load_module(ckpt).eval()
     dm = make_datamodule(DataConfig(), batch_size=64)
     dm.setup("fit")
