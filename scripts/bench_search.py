@@ -109,15 +109,14 @@ TIMED = {
     "pruning": ("optuna_integration", "PyTorchLightningPruningCallback", "on_validation_end"),
     "checkpoint": ("studies.checkpoints", "ArtifactCheckpoint", "on_train_epoch_end"),
     "weights": ("studies.checkpoints", "FinalWeights", "on_fit_end"),
-    # Our gradient-flow diagnostics: the first step's norms, the kept batch, the end pass.
+    # Our gradient-flow diagnostics: the first and the last step's norms (and the fallback
+    # at train end when a fit stops early).
     "gradients": ("lightning_modules._gradients", "GradientFlow", "on_before_optimizer_step"),
-    "gradients_batch": ("lightning_modules._gradients", "GradientFlow", "on_train_batch_start"),
     "gradients_end": ("lightning_modules._gradients", "GradientFlow", "on_train_end"),
 }
-GRADIENTS = ("gradients", "gradients_batch", "gradients_end")
+GRADIENTS = ("gradients", "gradients_end")
 # Callbacks that run inside fit but are not training: pruning, our checkpoints and our
-# gradient-flow diagnostics (norms of the first step's gradients, a forward/backward at
-# fit end).
+# gradient-flow diagnostics (norms of the first and the last step's gradients).
 NOT_TRAINING = ("pruning", "checkpoint", "weights", *GRADIENTS)
 
 
