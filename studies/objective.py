@@ -20,7 +20,6 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
-from optuna_integration import PyTorchLightningPruningCallback
 
 from lightning_modules import TrainingRun, train_architecture
 from search_space import ArchitectureSpec, suggest
@@ -35,6 +34,7 @@ from studies.config import StudyConfig
 from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
 from studies.errors import Preempted, TrialFailure
 from studies.notes import save_trial_note
+from studies.pruning import OverlappedPruning
 from studies.runner import is_surplus
 from studies.storage import completed_with_attr, set_user_attrs
 
@@ -139,8 +139,8 @@ class Objective:
         monitor = self.config.study.objectives[0].removeprefix("best_")
         if self.ranks is not None:
             callbacks.append(DistributedPruning(self.ranks.distributed_trial(trial), monitor))
-        else:
-            callbacks.append(PyTorchLightningPruningCallback(trial, monitor=monitor))
+        elif trial is not None:  # one process: it holds the trial
+            callbacks.append(OverlappedPruning(trial, monitor=monitor))
         return callbacks
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 
 import optuna
@@ -37,6 +39,18 @@ def check_dataset(config: StudyConfig) -> None:
     datamodule.setup("fit")
 
 
+@functools.cache  # once per process: what is frozen is never collected
+def freeze_startup_objects() -> None:
+    """Leave the objects start-up made out of every later garbage collection (gc.freeze).
+
+    Imports leave ~1M long-lived objects (torch, Lightning, Optuna, SQLAlchemy) that
+    every full collection walks: ~200 ms each, landing in whichever trial step is
+    running (a 12-trial digits search here had one of 217 ms, 0.5 % of its time).
+    Frozen, they are skipped; what trials allocate is still collected as usual.
+    """
+    gc.freeze()
+
+
 def search(
     config: StudyConfig,
     progress: bool = True,
@@ -68,6 +82,7 @@ def run_study(
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         check_dataset(config)  # once per machine: it may download
     objective = Objective(config, open_artifact_store(config.study.artifacts), ranks)
+    freeze_startup_objects()
     if ranks is not None and not ranks.is_leader:
         follow(objective)
         return None
