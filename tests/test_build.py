@@ -162,6 +162,31 @@ def test_macs_come_from_the_real_forward_pass() -> None:
     assert math.isclose(count_macs(resnet, (3, 32, 32)), 40.55e6, rel_tol=0.01)
 
 
+def flop_counter_macs(model: torch.nn.Module, shape: tuple) -> int:
+    """PyTorch's own count: every matmul and convolution dispatched, 2 FLOPs per MAC."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, *shape))
+    return int(counter.get_total_flops()) // 2
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    drawn=st.sampled_from([SPACE, MLP_SPACE]).flatmap(
+        lambda space: sampled_params(space).map(lambda params: (space, params))
+    ),
+    shape=st.sampled_from(IMAGE_SHAPES),
+)
+def test_macs_equal_torch_flop_counter_for_every_kind_of_spec(drawn: tuple, shape: tuple) -> None:
+    """count_macs reads convolution and linear layers only: no MAC may happen elsewhere."""
+    space, params = drawn
+    spec = suggest(optuna.trial.FixedTrial(params), space)
+    model = build_model(spec, input_shape=shape, num_classes=7)
+    assert count_macs(model, shape) == flop_counter_macs(model, shape), spec.to_str()
+
+
 def test_mlp_identity_net_is_linear_plus_nonlinear() -> None:
     """With every unit's body zeroed, an identity MLP is exactly a linear model."""
     torch.manual_seed(0)

@@ -1,0 +1,45 @@
+"""Pruning with its storage calls overlapped: the same decisions, at the same epochs."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import FrozenTrial, TrialState
+
+from studies.config import load_config
+from studies.search import search
+
+
+class PruneAt(optuna.pruners.BasePruner):
+    """Prunes every trial once it has reported `step` (or raises, to test errors)."""
+
+    def __init__(self, step: int, error: bool = False) -> None:
+        self.step, self.error = step, error
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        if self.error:
+            raise RuntimeError("pruner exploded")
+        return trial.last_step == self.step
+
+
+@pytest.mark.parametrize("step", [1, 3])  # a middle epoch, the last epoch (read at train end)
+def test_a_trial_is_pruned_at_the_epoch_the_pruner_names(write_config, step: int) -> None:  # type: ignore[no-untyped-def]
+    config = load_config(write_config(n_trials=1, epochs=4, shortcuts='["identity"]'))
+    study = search(config, progress=False, pruner=PruneAt(step))
+    assert study is not None
+    (trial,) = study.trials
+    assert trial.state == TrialState.PRUNED
+    assert sorted(trial.intermediate_values) == list(range(step + 1)), "no report after pruning"
+    assert trial.user_attrs["epochs"] == step + 1
+    assert trial.user_attrs["checkpoint"]["epoch"] == step, "its last epoch stays resumable"
+    assert "model_artifact" not in trial.user_attrs, "a pruned trial saves no final model"
+
+
+def test_an_error_in_the_pruner_fails_the_trial_and_reaches_the_caller(write_config) -> None:  # type: ignore[no-untyped-def]
+    config = load_config(write_config(n_trials=1, epochs=3, shortcuts='["identity"]'))
+    with pytest.raises(RuntimeError, match="pruner exploded"):
+        search(config, progress=False, pruner=PruneAt(0, error=True))
+    study = optuna.load_study(study_name="tiny", storage=config.study.storage)
+    (trial,) = study.trials
+    assert trial.state == TrialState.FAIL
+    assert sorted(trial.intermediate_values) == [0], "the report before the error is kept"
