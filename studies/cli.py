@@ -36,9 +36,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# `rank_zero_info`'s loggers (lightning_utilities' rank_zero module logs through the last
+# one its importers assign, pytorch's); Lightning never resets a child logger's level.
+LIGHTNING_INFO_LOGGERS = (
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.rank_zero",
+    "lightning_utilities.core.rank_zero",
+)
+
+
 def quiet_libraries() -> None:
-    """Lightning's and Optuna's info lines would drown the one line per trial we print."""
+    """Lightning's and Optuna's info lines would drown the one line per trial we print.
+
+    Lightning's info lines ("GPU available", its litlogger tip, "`Trainer.fit` stopped")
+    go through the loggers named in `LIGHTNING_INFO_LOGGERS`. The package loggers above
+    them cannot be used, because importing Lightning sets them back to INFO, and training
+    commands import it only later. These child loggers keep the level set here.
+    """
     for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in LIGHTNING_INFO_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning 2.6 warns about its own use of torch's pytree API: not the user's concern.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")

@@ -50,3 +50,19 @@ def test_the_command_line_exits_with_mains_code(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "nope" in done.stderr, done.stderr
+
+
+def test_a_search_prints_no_lightning_info_lines(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
+    """Lightning is imported after the CLI quiets loggers (query commands never import it)
+    and then sets its package loggers back to INFO: its per-trial lines must stay hidden."""
+    path = write_config(n_trials=1, epochs=1)
+    done = subprocess.run(
+        [sys.executable, "-m", "studies", "search", str(path), "--no-progress"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "trial    0 COMPLETE" in output
+    hidden = ("GPU available", "litlogger", "`Trainer.fit` stopped", "Loading `train_dataloader`")
+    for line in hidden:
+        assert line not in output, output
