@@ -90,6 +90,7 @@ class GradientFlow(L.Callback):
     def __init__(self) -> None:
         self.metrics: dict[str, Any] = {}
         self._stepped = False  # one cheap test per step once the first is measured
+        self._end_step = -1  # global step count once the gradients in grad_end_* were applied
 
     def on_before_optimizer_step(
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
@@ -99,11 +100,18 @@ class GradientFlow(L.Callback):
             if trainer.global_step == 0 and "grad_init_first" not in self.metrics:
                 self.metrics.update(summarise("grad_init", _unit_norms(pl_module)))
         if trainer.is_last_batch and trainer.current_epoch + 1 >= (trainer.max_epochs or 0):
-            self.metrics.update(summarise("grad_end", _unit_norms(pl_module)))
+            self._read_end(pl_module, applied_at=trainer.global_step + 1)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if "grad_end_first" not in self.metrics and self._stepped:
-            self.metrics.update(summarise("grad_end", _unit_norms(pl_module)))
+        """Fit stopped before its last step (early stopping, max_steps): read what the
+        last step left, unless that step was read already."""
+        if self._stepped and self._end_step != trainer.global_step:
+            self._read_end(pl_module, applied_at=trainer.global_step)
+
+    def _read_end(self, pl_module: L.LightningModule, applied_at: int) -> None:
+        """`applied_at`: the global step count once the gradients read have been applied."""
+        self.metrics.update(summarise("grad_end", _unit_norms(pl_module)))
+        self._end_step = applied_at
 
     def state_dict(self) -> dict[str, Any]:
         return {"metrics": dict(self.metrics)}

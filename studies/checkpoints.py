@@ -186,7 +186,19 @@ class FinalWeights(L.Callback):
                 artifact_store=self.store, file_path=str(path), study_or_trial=self.trial
             )
 
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        """The test pass failed or was stopped (a signal, out of memory): the upload ends
+        before the trial does, so it never writes to a finished trial; the error that
+        stopped the run is the one raised, an upload's own is logged."""
+        try:
+            self.trial_attrs()
+        except Exception as error:  # reported, not raised over `exception`
+            optuna.logging.get_logger(__name__).warning(f"final weights not saved: {error}")
+
     def trial_attrs(self) -> dict[str, Any]:
         if self._upload is not None:
-            self.artifact_id, self._upload = self._upload.result(), None
+            upload, self._upload = self._upload, None
+            self.artifact_id = upload.result()
         return {MODEL_ATTR: self.artifact_id} if self.artifact_id else {}

@@ -13,7 +13,10 @@ every other epoch is ~3 ms cheaper (docs/benchmarks.md).
 
 The last epoch's answer is read at train end, before the final weights are saved;
 any other end of fit (an error, a signal) waits for the report in flight, so the
-trial's intermediate values are complete before it is failed or retried.
+trial's intermediate values are complete before it is failed or retried. A signal
+that lands between the hand-off and the answer (one step's time) is not overruled
+by the answer: the trial is pre-empted, and its retry resumes from the checkpoint
+and asks the pruner again at its next epoch.
 """
 
 from __future__ import annotations
@@ -67,9 +70,12 @@ class OverlappedPruning(PyTorchLightningPruningCallback):
             self._answer()
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._score is not None:  # validated, but the epoch did not end (max_steps)
-            self.on_train_epoch_end(trainer, pl_module)
-        self._answer()
+        try:
+            if self._score is not None:  # validated, but the epoch did not end (max_steps)
+                self.on_train_epoch_end(trainer, pl_module)
+            self._answer()
+        finally:
+            self._close()
 
     def _answer(self) -> None:
         """Wait for the report in flight; raise `TrialPruned` if the pruner said so."""
@@ -83,8 +89,14 @@ class OverlappedPruning(PyTorchLightningPruningCallback):
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.exception()  # wait; the error that ends fit is the one to raise
+        self._close()
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        """End the thread. Fit ends in `on_train_end` or, when it raises (a pruned trial
+        among them), in `on_exception`: Lightning calls no callback `teardown` then."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

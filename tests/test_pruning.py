@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import lightning.pytorch as L
 import optuna
 import pytest
 from optuna.trial import FrozenTrial, TrialState
@@ -33,6 +37,11 @@ def test_a_trial_is_pruned_at_the_epoch_the_pruner_names(write_config, step: int
     assert trial.user_attrs["epochs"] == step + 1
     assert trial.user_attrs["checkpoint"]["epoch"] == step, "its last epoch stays resumable"
     assert "model_artifact" not in trial.user_attrs, "a pruned trial saves no final model"
+    assert not _threads_named("pruning"), "fit ended by TrialPruned still ends the thread"
+
+
+def _threads_named(prefix: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(prefix)]
 
 
 def test_an_error_in_the_pruner_fails_the_trial_and_reaches_the_caller(write_config) -> None:  # type: ignore[no-untyped-def]
@@ -43,3 +52,33 @@ def test_an_error_in_the_pruner_fails_the_trial_and_reaches_the_caller(write_con
     (trial,) = study.trials
     assert trial.state == TrialState.FAIL
     assert sorted(trial.intermediate_values) == [0], "the report before the error is kept"
+
+
+def test_a_failed_test_pass_waits_for_the_final_weights_upload(write_config, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The upload runs in a thread during the test pass; when the test pass raises, the
+    trial must not end (FAIL) while the upload still writes to it."""
+    from studies import checkpoints
+    from studies.objective import Objective
+
+    save = checkpoints.FinalWeights._save
+
+    def slow_save(self, meta, state):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # an upload to a slow store
+        return save(self, meta, state)
+
+    class BrokenTest(L.Callback):
+        def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            raise RuntimeError("test pass exploded")
+
+    callbacks = Objective.callbacks
+    monkeypatch.setattr(checkpoints.FinalWeights, "_save", slow_save)
+    monkeypatch.setattr(Objective, "callbacks", lambda *a: [*callbacks(*a), BrokenTest()])
+    config = load_config(write_config(n_trials=1, epochs=1, shortcuts='["identity"]'))
+    with pytest.raises(RuntimeError, match="test pass exploded"):
+        search(config, progress=False)
+    assert not _threads_named("final-weights"), "the upload ended before the trial did"
+    study = optuna.load_study(study_name="tiny", storage=config.study.storage)
+    (trial,) = study.trials
+    assert trial.state == TrialState.FAIL
+    artifacts = optuna.artifacts.get_all_artifact_meta(trial, storage=study._storage)
+    assert len(artifacts) == 1, "the trained weights are kept with the failed trial"

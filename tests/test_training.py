@@ -125,10 +125,15 @@ def test_gradient_measurement_changes_nothing() -> None:
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_gradient_flow_reads_the_first_and_the_last_steps_gradients() -> None:
+@pytest.mark.parametrize(
+    "stop",
+    [{}, {"max_epochs": -1, "max_steps": 24}],  # 21 steps an epoch: stops inside the second
+    ids=["max_epochs", "max_steps"],
+)
+def test_gradient_flow_reads_the_first_and_the_last_steps_gradients(stop: dict) -> None:  # type: ignore[type-arg]
     """GradientFlow spends no pass of its own: its init and end norms must equal
     `unit_gradient_norms` on the first and on the last training batch, with the network
-    as it stood before those steps."""
+    as it stood before those steps -- also when fit stops inside an epoch."""
     import copy
 
     import lightning.pytorch as L
@@ -143,6 +148,7 @@ def test_gradient_flow_reads_the_first_and_the_last_steps_gradients() -> None:
 
     run = quick_run(epochs=2, seed=5)
     run.callbacks = [Spy()]
+    run.trainer_kwargs = dict(stop)
     metrics = train_architecture("identity-s1-d8-w8", run)
     for prefix, key in (("grad_init", "first"), ("grad_end", "last")):
         model, batch = seen[key]  # type: ignore[misc]
