@@ -33,6 +33,8 @@ import optuna
 import torch
 import torch.distributed as dist
 
+from studies.pruning import monitored_score
+
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 # Rank 0 may wait a long time between trials (other workers' last trials); the control
 # group's broadcasts must outlast that. Dead ranks are torchrun's to detect, not a timeout's.
@@ -168,13 +170,11 @@ class DistributedPruning(L.Callback):
         self.monitor = monitor
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
-        value = trainer.callback_metrics.get(self.monitor)
+        value = monitored_score(trainer, self.monitor)
         if value is None:
-            raise KeyError(f"pruning monitors {self.monitor!r}, which the module did not log")
+            return
         epoch = trainer.current_epoch
-        self.trial.report(float(value), step=epoch)
+        self.trial.report(value, step=epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}")
 

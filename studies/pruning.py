@@ -29,6 +29,16 @@ import optuna
 from optuna_integration import PyTorchLightningPruningCallback
 
 
+def monitored_score(trainer: L.Trainer, monitor: str) -> float | None:
+    """The validated epoch's value of `monitor` (None in Lightning's sanity check)."""
+    if trainer.sanity_checking:
+        return None
+    score = trainer.callback_metrics.get(monitor)
+    if score is None:
+        raise KeyError(f"pruning monitors {monitor!r}, which the module did not log")
+    return float(score)
+
+
 class OverlappedPruning(PyTorchLightningPruningCallback):
     """`PyTorchLightningPruningCallback` (single process) with its storage calls off
     the training thread; under DDP, `studies.distributed.DistributedPruning` prunes."""
@@ -41,13 +51,11 @@ class OverlappedPruning(PyTorchLightningPruningCallback):
         self._score: float | None = None  # validated, not yet handed to the thread
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
-        score = trainer.callback_metrics.get(self.monitor)
+        score = monitored_score(trainer, self.monitor)
         if score is None:
-            raise KeyError(f"pruning monitors {self.monitor!r}, which the module did not log")
+            return
         self._answer()  # validation run twice in an epoch: keep the order of reports
-        self._epoch, self._score = trainer.current_epoch, float(score)
+        self._epoch, self._score = trainer.current_epoch, score
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Hand the report to the thread after the epoch's checkpoint (an earlier callback)
