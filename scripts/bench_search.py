@@ -107,9 +107,11 @@ TIMED = {
     "fit": ("lightning.pytorch", "Trainer", "fit"),
     "test": ("lightning.pytorch", "Trainer", "test"),
     "pruning": ("optuna_integration", "PyTorchLightningPruningCallback", "on_validation_end"),
-    # Ours hands the same report/should_prune to a thread and waits for the answer after
-    # the next step (or at train end): the submit and the waits count as pruning.
-    "pruning_submit": ("studies.pruning", "OverlappedPruning", "on_validation_end"),
+    # Ours keeps the score at validation end, hands the same report/should_prune to a
+    # thread at epoch end and waits for the answer after the next step (or at train end):
+    # all four count as pruning.
+    "pruning_score": ("studies.pruning", "OverlappedPruning", "on_validation_end"),
+    "pruning_submit": ("studies.pruning", "OverlappedPruning", "on_train_epoch_end"),
     "pruning_wait": ("studies.pruning", "OverlappedPruning", "on_train_batch_end"),
     "pruning_wait_end": ("studies.pruning", "OverlappedPruning", "on_train_end"),
     "checkpoint": ("studies.checkpoints", "ArtifactCheckpoint", "on_train_epoch_end"),
@@ -122,7 +124,7 @@ TIMED = {
 GRADIENTS = ("gradients", "gradients_end")
 # Callbacks that run inside fit but are not training: pruning, our checkpoints and our
 # gradient-flow diagnostics (norms of the first and the last step's gradients).
-PRUNING = ("pruning", "pruning_submit", "pruning_wait", "pruning_wait_end")
+PRUNING = ("pruning", "pruning_score", "pruning_submit", "pruning_wait", "pruning_wait_end")
 NOT_TRAINING = (*PRUNING, "checkpoint", "weights", *GRADIENTS)
 
 
