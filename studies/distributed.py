@@ -25,6 +25,7 @@ import datetime
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 # Rank 0 may wait a long time between trials (other workers' last trials); the control
 # group's broadcasts must outlast that. Dead ranks are torchrun's to detect, not a timeout's.
 CONTROL_TIMEOUT = datetime.timedelta(hours=48)
+# How a rank that stopped for a signal exits (see studies.cli.main).
+STOP_CODES = {128 + signal.SIGTERM: "SIGTERM", 128 + signal.SIGINT: "SIGINT"}
 
 
 def under_torchrun() -> bool:
@@ -76,6 +79,11 @@ def run_ranks(devices: int, argv: list[str]) -> int:
         return 128 + int(stop.sigval)
     except ChildFailedError as failed:
         rank, failure = failed.get_first_failure()
+        if failure.exitcode in STOP_CODES:  # signalled alone (not through torchrun)
+            name = STOP_CODES[failure.exitcode]
+            print(f"DDP rank {rank} stopped by {name}; the trial was failed and enqueued again",
+                  file=sys.stderr)  # fmt: skip
+            return failure.exitcode
         print(f"DDP rank {rank} exited with code {failure.exitcode}; its error is printed above",
               file=sys.stderr)  # fmt: skip
         return 1
@@ -179,23 +187,43 @@ class DistributedPruning(L.Callback):
             raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}")
 
 
+# Set by StopAtRankZeroStep's handler: this rank was sent SIGTERM during training.
+SIGNALLED = threading.Event()
+
+
 class StopAtRankZeroStep(L.Callback):
-    """SIGTERM under DDP without the deadlock: every rank stops at the same training step.
+    """SIGTERM under DDP without a deadlock or a lone rank: every rank stops at the same step.
 
     Lightning's own SIGTERM handler runs `dist.broadcast` inside the signal handler;
     torchrun signals every rank, so each rank adds a broadcast at a random point of
     its collective sequence and the ranks can wait on each other forever (seen here
-    on 2 CPU ranks: killed after torchrun's 30 s grace, trial left RUNNING). This
-    handler only raises Lightning's flag; Lightning already broadcasts rank 0's flag
-    before every training step and then all ranks raise `SIGTERMException` together.
+    on 2 CPU ranks: killed after torchrun's 30 s grace, trial left RUNNING).
+
+    Lightning also reads its flag on each rank alone (after every training batch,
+    at epoch end, during validation). The ranks are signalled one after another
+    (torchrun) or in any order (a node's pre-emption), so a rank signalled first
+    could stop alone and rank 0's next all-reduce would fail with "Connection closed
+    by peer": the trial FAILed as an error, with no retry (seen in CI under load;
+    reproduced by signalling rank 1 first). So only rank 0 raises Lightning's flag;
+    the other ranks only note the signal (`SIGNALLED`) and stop when Lightning
+    broadcasts rank 0's flag before the next training step. Should rank 0 stop at one
+    of its own checks instead, the others' next collective fails, and `follow`
+    makes that a quiet exit for a signalled rank.
+
     Installed at train start, just after Lightning installs its handler (which it
     restores at teardown, so ours goes with it).
     """
 
+    def __init__(self, is_leader: bool) -> None:
+        self.is_leader = is_leader
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         connector = trainer._signal_connector  # Lightning's flag, read by its loops
+        is_leader = self.is_leader
 
         def flag(signum: int, frame: Any) -> None:
-            connector.received_sigterm = True
+            SIGNALLED.set()
+            if is_leader:
+                connector.received_sigterm = True
 
         signal.signal(signal.SIGTERM, flag)

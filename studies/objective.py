@@ -12,6 +12,7 @@ import functools
 import math
 import os
 import platform
+import signal
 import socket
 import tempfile
 from importlib import metadata
@@ -31,7 +32,13 @@ from studies.checkpoints import (
     fetch_checkpoint,
 )
 from studies.config import StudyConfig
-from studies.distributed import DistributedPruning, Ranks, StopAtRankZeroStep, TrainPlan
+from studies.distributed import (
+    SIGNALLED,
+    DistributedPruning,
+    Ranks,
+    StopAtRankZeroStep,
+    TrainPlan,
+)
 from studies.errors import Preempted, TrialFailure
 from studies.notes import save_trial_note
 from studies.pruning import OverlappedPruning
@@ -129,7 +136,9 @@ class Objective:
         return metrics
 
     def callbacks(self, plan: TrainPlan, trial: optuna.trial.Trial | None) -> list[Any]:
-        callbacks: list[Any] = [StopAtRankZeroStep()] if self.ranks is not None else []
+        callbacks: list[Any] = (
+            [StopAtRankZeroStep(self.ranks.is_leader)] if self.ranks is not None else []
+        )
         if self.store is not None:
             callbacks.append(ArtifactCheckpoint(trial))  # every rank joins the save's barrier
             if trial is not None:
@@ -162,6 +171,10 @@ def follow(objective: Objective) -> None:
                 train_architecture(plan.arch, objective.training_run(plan, Path(tmp)))
             except (optuna.TrialPruned, FloatingPointError):
                 continue  # rank 0 saw the same (broadcast decision, reduced loss) and records it
+            except Exception:
+                if SIGNALLED.is_set():  # rank 0 stopped for the signal first and left
+                    raise SystemExit(128 + signal.SIGTERM) from None
+                raise
 
 
 def retried_from(trial: optuna.trial.Trial) -> int | None:

@@ -146,7 +146,11 @@ def test_multinode_launcher_trains_one_trial_across_two_nodes(write_config, tmp_
 
 @pytest.mark.slow
 def test_sigterm_stops_every_rank_and_the_retry_resumes(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Pre-emption of a DDP trial: FAIL + WAITING retry, nothing RUNNING, resume at the epoch."""
+    """Pre-emption of a DDP trial: FAIL + WAITING retry, nothing RUNNING, resume at the epoch.
+
+    Failed without StopAtRankZeroStep's leader-only flag (CI, under load: rank 1 was
+    signalled a step before rank 0 and stopped alone; the trial FAILed without a retry).
+    """
     import signal
     import time
 
@@ -165,12 +169,16 @@ def test_sigterm_stops_every_rank_and_the_retry_resumes(write_config, tmp_path: 
         if running and (running[0].user_attrs.get("checkpoint") or {}).get("epoch", -1) >= 1:
             break
         time.sleep(0.2)
+    # A node's pre-emption signals its processes in any order: rank 1 first, then torchrun
+    # (which signals both). Rank 1 must not stop alone, or rank 0's all-reduce fails.
+    os.kill(rank_pids(proc.pid)[1], signal.SIGTERM)
+    time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)  # Lightning's own handler could deadlock the ranks
     assert proc.returncode == 143, err[-3000:]
     assert "stopped by SIGTERM" in err
     states = [t.state for t in optuna.load_study(study_name="tiny", storage=storage).get_trials()]
-    assert states == [TrialState.FAIL, TrialState.WAITING]
+    assert states == [TrialState.FAIL, TrialState.WAITING], err[-3000:]
     done = run(command, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     trials = optuna.load_study(study_name="tiny", storage=storage).get_trials()
@@ -178,6 +186,18 @@ def test_sigterm_stops_every_rank_and_the_retry_resumes(write_config, tmp_path: 
     resumed = trials[1].user_attrs["resumed_from"]
     assert resumed["trial"] == 0 and resumed["epoch"] >= 1
     assert trials[1].user_attrs["epochs"] == 30
+
+
+def rank_pids(torchrun_pid: int) -> dict[int, int]:
+    """The pids of the ranks torchrun started, by RANK (read from /proc)."""
+    children = Path(f"/proc/{torchrun_pid}/task/{torchrun_pid}/children").read_text().split()
+    pids = {}
+    for pid in children:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        rank = [item[len(b"RANK=") :] for item in environ if item.startswith(b"RANK=")]
+        if rank:
+            pids[int(rank[0])] = int(pid)
+    return pids
 
 
 def one_rank_world(monkeypatch) -> None:  # type: ignore[no-untyped-def]
