@@ -109,10 +109,15 @@ class ShortcutModule(L.LightningModule):
             return F.mse_loss(out, y.view_as(out))
         return F.cross_entropy(out, y, label_smoothing=self.config.label_smoothing)
 
-    def on_fit_start(self) -> None:
-        self._channels_last = wants_channels_last(
-            self.spec, self.device.type, self.config.channels_last
-        )
+    def configure_model(self) -> None:
+        """Choose the memory format before the strategy wraps the model.
+
+        Here rather than at fit start: DDP lays out its gradient buckets from the
+        parameters it wraps, and NHWC gradients in NCHW buckets are copied every step
+        (and warned about on every rank). The strategy knows the device already.
+        """
+        device = self.trainer.strategy.root_device
+        self._channels_last = wants_channels_last(self.spec, device.type, self.config.channels_last)
         if self._channels_last:
             self.model.to(memory_format=torch.channels_last)
 
