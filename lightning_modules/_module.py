@@ -116,6 +116,8 @@ class ShortcutModule(L.LightningModule):
         parameters it wraps, and NHWC gradients in NCHW buckets are copied every step
         (and warned about on every rank). The strategy knows the device already.
         """
+        if self._trainer is None:  # load_from_checkpoint: the layout a plain rebuild has
+            return
         device = self.trainer.strategy.root_device
         self._channels_last = wants_channels_last(self.spec, device.type, self.config.channels_last)
         if self._channels_last:
