@@ -34,6 +34,9 @@ from search_space import (
 # Epoch metrics are summed across ranks by hand (one all-reduce per epoch, see
 # `_log_epoch`); Lightning's advice to add sync_dist=True would average them again.
 warnings.filterwarnings("ignore", message=r".*sync_dist=True.*when logging on epoch level")
+# Lightning warns once per process that this module's transfer_batch_to_device wins over
+# the datamodule's: on purpose (see `ShortcutModule.transfer_batch_to_device`).
+warnings.filterwarnings("ignore", message="You have overridden `transfer_batch_to_device`")
 
 # Plain values set on the module at every step: Lightning's name of the running hook
 # (set and restored around each of the ~15 hook calls per step) and our sample count.

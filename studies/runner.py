@@ -1,10 +1,12 @@
 """Create or join a study, and run one worker on it until the study's budget is met.
 
-The budget (`n_trials`) is the number of *finished* trials (COMPLETE or PRUNED)
-the study should hold, not the number this process runs. So the same command
-run again resumes an interrupted search, any number of workers on any number
-of machines share one budget, and a trial whose worker died (FAIL, retried by
-Optuna's heartbeat callback) does not count against it.
+The budget (`n_trials`) is the number of *finished* trials the study should hold,
+not the number this process runs: COMPLETE, PRUNED, and FAIL where nothing retries
+the trial (a diverged loss, out of memory). So the same command run again resumes
+an interrupted search, any number of workers on any number of machines share one
+budget, a trial whose worker died or was pre-empted (FAIL, retried as a new trial)
+counts once, and a space in which every trial fails ends after `n_trials` instead
+of running forever.
 
 A worker keeps going while trials are missing; when none are, it still waits
 for trials RUNNING elsewhere: if one of their workers has died, its heartbeat
@@ -24,11 +26,11 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from studies.config import StudyConfig
-from studies.storage import count_before, count_states
+from studies.storage import count_before, count_retries, count_states
 
 FINGERPRINT_ATTR = "space_fingerprint"
 CONFIG_ATTR = "config"
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # A worker waiting for others' last trials checks again after FIRST_POLL seconds, then
 # 1.5x longer each time up to POLL_SECONDS: it leaves soon after a short trial ends
 # (a fixed 2 s kept it ~1 s on average past the end), and a long wait costs a query
@@ -109,9 +111,10 @@ def state_counts(study: optuna.Study) -> Counter[TrialState]:
     return Counter(count_states(study))
 
 
-def finished_count(study: optuna.Study) -> int:
-    counts = state_counts(study)
-    return sum(counts[s] for s in FINISHED)
+def finished_count(study: optuna.Study, counts: Counter[TrialState] | None = None) -> int:
+    """Trials that spent budget: each retried failure is counted by its retry instead."""
+    counts = state_counts(study) if counts is None else counts
+    return sum(counts[s] for s in FINISHED) - count_retries(study)
 
 
 def is_surplus(trial: optuna.trial.Trial, budget: int | None) -> bool:
@@ -132,14 +135,18 @@ def run_worker(
     on_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
     poll: float = POLL_SECONDS,
 ) -> None:
-    """Run trials until the study holds `budget` finished trials (or `timeout` passes)."""
+    """Run trials until the study holds `budget` finished trials (or `timeout` passes).
+
+    `catch`: errors that FAIL a trial for good (counted as finished); any other error
+    propagates, and whoever catches it decides whether the trial is retried.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     callbacks = [on_trial] if on_trial else []
     wait = first_wait = min(FIRST_POLL_SECONDS, poll)
     while deadline is None or time.monotonic() < deadline:
         fail_stale_trials(study)  # also what enqueues retries of trials whose worker died
         counts = state_counts(study)
-        finished = sum(counts[s] for s in FINISHED)
+        finished = finished_count(study, counts)
         planned = finished + counts[TrialState.RUNNING] + counts[TrialState.WAITING]
         if counts[TrialState.WAITING] or budget is None or planned < budget:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())

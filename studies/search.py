@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import os
 
 import optuna
@@ -37,6 +38,39 @@ def check_dataset(config: StudyConfig) -> None:
     datamodule = make_datamodule(config.data, batch_size=config.train.batch_size)
     datamodule.prepare_data()
     datamodule.setup("fit")
+
+
+class ExplainedFailures(logging.Filter):
+    """Drop Optuna's traceback for a trial failure we already explain in one line.
+
+    Optuna logs every failed trial as a warning with the full traceback, then "Trial
+    N failed with value None."; for a diverged loss, out of memory or a pre-emption
+    our own line (the per-trial line, or the command's last line) already says what
+    happened and what to do, so those ~20 lines are noise. Any other error keeps
+    Optuna's traceback: it is a bug to report.
+    """
+
+    EXPLAINED = (TrialFailure, Preempted)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped: set[str] = set()  # "Trial N" of a dropped traceback
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        trial = " ".join(message.split()[:2])
+        if record.exc_info and isinstance(record.exc_info[1], self.EXPLAINED):
+            self.dropped.add(trial)
+            return False
+        if trial in self.dropped and message.endswith("failed with value None."):
+            self.dropped.discard(trial)
+            return False
+        return True
+
+
+@functools.cache  # once per process: Optuna's logger keeps the filter
+def quiet_explained_failures() -> None:
+    logging.getLogger("optuna.study._optimize").addFilter(ExplainedFailures())
 
 
 @functools.cache  # once per process: what is frozen is never collected
@@ -87,6 +121,7 @@ def run_study(
         follow(objective)
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we print one line per trial instead
+    quiet_explained_failures()
     storage = SearchStorage(open_storage(config.study.storage))
     study = create_or_join(config, storage, sampler, pruner)
     budget = config.study.n_trials

@@ -36,6 +36,7 @@ from studies._redact import redact
 DEFAULT_STORAGE = "sqlite:///shortcut_nas.db"
 HEARTBEAT_INTERVAL = int(os.environ.get("SHORTCUT_NAS_HEARTBEAT_INTERVAL", "10"))  # seconds
 GRACE_PERIOD = int(os.environ.get("SHORTCUT_NAS_GRACE_PERIOD", "30"))  # seconds without a beat
+RETRY_KEY = "failed_trial"  # the system attribute Optuna's retry callbacks set on a retry
 MAX_RETRY = 3  # a trial whose worker keeps dying is retried at most this often
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock
 
@@ -251,6 +252,23 @@ def count_states(study: optuna.Study) -> dict[TrialState, int]:
     )
     with backend.engine.connect() as conn:  # the column is an Enum(TrialState)
         return {state: int(n) for state, n in conn.execute(query)}
+
+
+def count_retries(study: optuna.Study) -> int:
+    """Trials that retry a failed one: Optuna's retry callbacks mark each with `failed_trial`."""
+    rdb = _rdb(study)
+    if rdb is None:
+        return sum(1 for t in study.get_trials(deepcopy=False) if RETRY_KEY in t.system_attrs)
+    backend, models = rdb
+    trial, attr = models.TrialModel, models.TrialSystemAttributeModel
+    query = (
+        sqlalchemy.select(sqlalchemy.func.count())
+        .select_from(attr)
+        .join(trial, attr.trial_id == trial.trial_id)
+        .where(trial.study_id == study._study_id, attr.key == RETRY_KEY)
+    )
+    with backend.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def count_before(study: optuna.Study, number: int, states: tuple[TrialState, ...]) -> int:

@@ -63,6 +63,26 @@ def test_a_search_prints_no_lightning_info_lines(tmp_path: Path, write_config) -
     assert done.returncode == 0, done.stderr
     output = done.stdout + done.stderr
     assert "trial    0 COMPLETE" in output
-    hidden = ("GPU available", "litlogger", "`Trainer.fit` stopped", "Loading `train_dataloader`")
+    hidden = ("GPU available", "litlogger", "`Trainer.fit` stopped", "Loading `train_dataloader`",
+              "overridden `transfer_batch_to_device`")  # fmt: skip
     for line in hidden:
         assert line not in output, output
+
+
+def test_a_search_whose_every_trial_diverges_ends_with_one_line(
+    tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """Failed trials count against n_trials (before: a worker ran new trials forever), and
+    the explained failures print one line each, not Optuna's traceback."""
+    path = write_config(n_trials=2, epochs=1)
+    path.write_text(path.read_text().replace("batch_size = 64", "batch_size = 64\nlr = 1e9"))
+    command = [sys.executable, "-m", "studies", "search", str(path), "--no-progress"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.count(" FAIL ") == 2 and "non-finite loss" in done.stdout
+    assert done.stderr.strip().splitlines() == [
+        "shortcut-nas: error: every trial failed (2), most often with: non-finite loss: "
+        "val loss is nan at epoch 0; lower [training] lr"
+    ]
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and again.stdout.count(" FAIL ") == 0, "the budget is spent"

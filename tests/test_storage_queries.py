@@ -6,12 +6,14 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from studies.storage import (
     SearchStorage,
     completed_with_attr,
     count_before,
+    count_retries,
     count_states,
     open_storage,
     set_user_attrs,
@@ -21,7 +23,8 @@ ALIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.
 
 
 def populate(study: optuna.Study) -> None:
-    """Trials 0-6 in every state; arch 'a' COMPLETE twice (1 and 4), 'b' once, 'c' FAILed."""
+    """Trials 0-7 in every state; arch 'a' COMPLETE twice (1 and 4), 'b' once, 'c' FAILed
+    and retried (7, WAITING)."""
     done, running = TrialState.COMPLETE, TrialState.RUNNING
     plan = [("x", TrialState.PRUNED), ("a", done), ("b", done), ("c", TrialState.FAIL),
             ("a", done), ("d", running)]  # fmt: skip
@@ -31,6 +34,8 @@ def populate(study: optuna.Study) -> None:
         if state is not TrialState.RUNNING:
             study.tell(trial, 0.5 if state is TrialState.COMPLETE else None, state=state)
     study.enqueue_trial({})
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))[0]
+    RetryHeartbeatStaleTrialCallback(max_retry=3)(study, failed)  # 'c' retried: WAITING
 
 
 def check_agrees_with_optuna(study: optuna.Study) -> None:
@@ -46,6 +51,7 @@ def check_agrees_with_optuna(study: optuna.Study) -> None:
     assert completed_with_attr(study, "arch", "c", exclude=-1) is None, "FAIL is not reused"
     assert completed_with_attr(study, "arch", "zzz", exclude=-1) is None
     assert trials[1].user_attrs == {"arch": "a", "details": {"nested": [1, 2.5, "x"]}}
+    assert count_retries(study) == 1 == sum("failed_trial" in t.system_attrs for t in trials)
 
 
 def test_sql_fast_paths_on_sqlite(tmp_path: Path) -> None:
@@ -130,3 +136,28 @@ def test_system_attrs_read_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_system_attrs_read_on_postgresql(pg_url: str) -> None:
     check_system_attrs_read(pg_url)
+
+
+def test_the_budget_counts_a_retried_failure_once_and_a_final_failure(tmp_path: Path) -> None:
+    """run_worker's budget: a pre-empted trial and its retry are one trial; a failure nobody
+    retries is spent budget (before: not counted, so an all-failing space never ended)."""
+    from studies.errors import TrialFailure
+    from studies.runner import finished_count, run_worker
+
+    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None)
+    study = optuna.create_study(storage=storage)
+    preempted = study.ask()
+    study.tell(preempted, state=TrialState.FAIL)
+    RetryHeartbeatStaleTrialCallback(max_retry=3)(study, study.trials[0])
+    assert finished_count(study) == 0
+
+    run_worker(study, lambda trial: 1.0, budget=2)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
+    assert finished_count(study) == 2
+
+    def diverges(trial: optuna.trial.Trial) -> float:
+        raise TrialFailure("non-finite loss")
+
+    run_worker(study, diverges, budget=4, catch=(TrialFailure,))
+    assert [t.state for t in study.trials[3:]] == [TrialState.FAIL] * 2
+    assert finished_count(study) == 4

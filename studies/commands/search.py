@@ -43,9 +43,28 @@ def run(args: argparse.Namespace) -> int:
               flush=True)  # fmt: skip
         return run_ranks(devices, sys.argv[1:])
     study = search(config, progress=not args.no_progress)
-    if study is not None:  # None: a DDP rank other than 0, which prints nothing
-        print_summary(study, args.top)
+    if study is None:  # a DDP rank other than 0, which prints nothing
+        return 0
+    print_summary(study, args.top)
+    failed = every_trial_failed(study)
+    if failed:
+        print(f"shortcut-nas: error: {failed}", file=sys.stderr)
+        return 1
     return 0
+
+
+def every_trial_failed(study: optuna.Study) -> str | None:
+    """One line when the study holds failed trials and no complete one: the config is wrong."""
+    if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        return None
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    reasons = [t.user_attrs.get("fail_reason", "") for t in failed]
+    reasons = [r for r in reasons if r and not r.startswith("pre-empted")]
+    if not reasons:
+        return None
+    common = max(set(reasons), key=reasons.count)
+    hint = "; lower [training] lr" if common.startswith("non-finite loss") else ""
+    return f"every trial failed ({len(reasons)}), most often with: {common}{hint}"
 
 
 def print_summary(study: optuna.Study, top: int) -> None:
