@@ -26,7 +26,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from studies.config import StudyConfig
-from studies.storage import count_before, count_retries, count_states
+from studies.storage import count_before, count_states, count_unspent_failures
 
 FINGERPRINT_ATTR = "space_fingerprint"
 CONFIG_ATTR = "config"
@@ -112,9 +112,9 @@ def state_counts(study: optuna.Study) -> Counter[TrialState]:
 
 
 def finished_count(study: optuna.Study, counts: Counter[TrialState] | None = None) -> int:
-    """Trials that spent budget: each retried failure is counted by its retry instead."""
+    """Trials that spent budget: not a retried failure (its retry counts) nor a surplus one."""
     counts = state_counts(study) if counts is None else counts
-    return sum(counts[s] for s in FINISHED) - count_retries(study)
+    return sum(counts[s] for s in FINISHED) - count_unspent_failures(study)
 
 
 def is_surplus(trial: optuna.trial.Trial, budget: int | None) -> bool:

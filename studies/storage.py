@@ -37,6 +37,7 @@ DEFAULT_STORAGE = "sqlite:///shortcut_nas.db"
 HEARTBEAT_INTERVAL = int(os.environ.get("SHORTCUT_NAS_HEARTBEAT_INTERVAL", "10"))  # seconds
 GRACE_PERIOD = int(os.environ.get("SHORTCUT_NAS_GRACE_PERIOD", "30"))  # seconds without a beat
 RETRY_KEY = "failed_trial"  # the system attribute Optuna's retry callbacks set on a retry
+SURPLUS_KEY = "surplus"  # ours, on a trial FAILed because the budget was already held
 MAX_RETRY = 3  # a trial whose worker keeps dying is retried at most this often
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock
 
@@ -254,18 +255,25 @@ def count_states(study: optuna.Study) -> dict[TrialState, int]:
         return {state: int(n) for state, n in conn.execute(query)}
 
 
-def count_retries(study: optuna.Study) -> int:
-    """Trials that retry a failed one: Optuna's retry callbacks mark each with `failed_trial`."""
+def count_unspent_failures(study: optuna.Study) -> int:
+    """FAILed trials that spent none of the budget: each retried one and each surplus one.
+
+    A retry carries Optuna's `failed_trial` system attribute (one per retried
+    failure); a trial started when others already held the whole budget carries
+    `surplus` itself.
+    """
+    keys = (RETRY_KEY, SURPLUS_KEY)
     rdb = _rdb(study)
     if rdb is None:
-        return sum(1 for t in study.get_trials(deepcopy=False) if RETRY_KEY in t.system_attrs)
+        trials = study.get_trials(deepcopy=False)
+        return sum(1 for t in trials for key in keys if key in t.system_attrs)
     backend, models = rdb
     trial, attr = models.TrialModel, models.TrialSystemAttributeModel
     query = (
         sqlalchemy.select(sqlalchemy.func.count())
         .select_from(attr)
         .join(trial, attr.trial_id == trial.trial_id)
-        .where(trial.study_id == study._study_id, attr.key == RETRY_KEY)
+        .where(trial.study_id == study._study_id, attr.key.in_(keys))
     )
     with backend.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())

@@ -13,8 +13,8 @@ from studies.storage import (
     SearchStorage,
     completed_with_attr,
     count_before,
-    count_retries,
     count_states,
+    count_unspent_failures,
     open_storage,
     set_user_attrs,
 )
@@ -51,7 +51,9 @@ def check_agrees_with_optuna(study: optuna.Study) -> None:
     assert completed_with_attr(study, "arch", "c", exclude=-1) is None, "FAIL is not reused"
     assert completed_with_attr(study, "arch", "zzz", exclude=-1) is None
     assert trials[1].user_attrs == {"arch": "a", "details": {"nested": [1, 2.5, "x"]}}
-    assert count_retries(study) == 1 == sum("failed_trial" in t.system_attrs for t in trials)
+    assert (
+        count_unspent_failures(study) == 1 == sum("failed_trial" in t.system_attrs for t in trials)
+    )
 
 
 def test_sql_fast_paths_on_sqlite(tmp_path: Path) -> None:
@@ -161,3 +163,20 @@ def test_the_budget_counts_a_retried_failure_once_and_a_final_failure(tmp_path: 
     run_worker(study, diverges, budget=4, catch=(TrialFailure,))
     assert [t.state for t in study.trials[3:]] == [TrialState.FAIL] * 2
     assert finished_count(study) == 4
+
+
+def test_a_surplus_trial_spends_no_budget(write_config) -> None:  # type: ignore[no-untyped-def]
+    """Two workers racing to the last slot: the later trial is FAILed as surplus, and that
+    FAIL is not counted as a finished trial."""
+    from studies.config import load_config
+    from studies.errors import TrialFailure
+    from studies.objective import Objective
+    from studies.runner import create_or_join, finished_count
+
+    config = load_config(write_config(n_trials=1))
+    study = create_or_join(config, open_storage(config.study.storage, heartbeat_interval=None))
+    study.add_trial(optuna.create_trial(value=0.5))  # another worker's, holding the budget
+    study.optimize(Objective(config, store=None), n_trials=1, catch=(TrialFailure,))
+    surplus = study.trials[1]
+    assert surplus.state is TrialState.FAIL and surplus.system_attrs["surplus"] is True
+    assert finished_count(study) == 1
