@@ -43,7 +43,7 @@ from studies.errors import Preempted, TrialFailure
 from studies.notes import save_trial_note
 from studies.pruning import OverlappedPruning
 from studies.runner import is_surplus
-from studies.storage import SURPLUS_KEY, completed_with_attr, set_user_attrs
+from studies.storage import FINAL_FAIL_KEY, completed_with_attr, set_user_attrs
 
 REUSED_FROM = "reused_from_trial"  # user attribute of a trial that did not retrain a known arch
 # Files belong to the trial that trained them; a reusing trial points to it through REUSED_FROM.
@@ -67,8 +67,8 @@ class Objective:
     def __call__(self, trial: optuna.trial.Trial) -> float | tuple[float, ...]:
         if is_surplus(trial, self.config.study.n_trials):
             trial.study.stop()
-            trial.study._storage.set_trial_system_attr(trial._trial_id, SURPLUS_KEY, True)
-            raise fail(trial, "surplus: other workers already hold the study's whole budget")
+            trial.set_user_attr("fail_reason", "surplus: other workers hold the whole budget")
+            raise TrialFailure(f"trial {trial.number} is surplus")  # spends no budget
         spec = suggest(trial, self.config.space)
         set_user_attrs(trial, {"arch": spec.to_str(), "worker": worker_identity(self.ranks)})
         known = completed_trial_with_arch(trial.study, spec, exclude=trial.number)
@@ -242,7 +242,9 @@ def check_finite(trial: optuna.trial.Trial, metrics: dict[str, Any]) -> None:
 
 
 def fail(trial: optuna.trial.Trial, reason: str) -> TrialFailure:
+    """A trial that failed for good: it spends budget, unlike a crash (see studies.runner)."""
     trial.set_user_attr("fail_reason", reason)
+    trial.study._storage.set_trial_system_attr(trial._trial_id, FINAL_FAIL_KEY, True)
     return TrialFailure(f"trial {trial.number} failed: {reason}")
 
 

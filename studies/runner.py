@@ -1,12 +1,13 @@
 """Create or join a study, and run one worker on it until the study's budget is met.
 
 The budget (`n_trials`) is the number of *finished* trials the study should hold,
-not the number this process runs: COMPLETE, PRUNED, and FAIL where nothing retries
-the trial (a diverged loss, out of memory). So the same command run again resumes
-an interrupted search, any number of workers on any number of machines share one
-budget, a trial whose worker died or was pre-empted (FAIL, retried as a new trial)
-counts once, and a space in which every trial fails ends after `n_trials` instead
-of running forever.
+not the number this process runs: COMPLETE, PRUNED, and FAIL for good (a diverged
+loss, out of memory: `studies.objective.fail`). So the same command run again
+resumes an interrupted search, any number of workers on any number of machines
+share one budget, a trial whose worker died or was pre-empted (FAIL, retried as a
+new trial) counts once, a crash the user fixes before running again costs nothing,
+and a space in which every trial diverges ends after `n_trials` instead of running
+forever.
 
 A worker keeps going while trials are missing; when none are, it still waits
 for trials RUNNING elsewhere: if one of their workers has died, its heartbeat
@@ -26,11 +27,11 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from studies.config import StudyConfig
-from studies.storage import count_before, count_states, count_unspent_failures
+from studies.storage import count_before, count_final_failures, count_states
 
 FINGERPRINT_ATTR = "space_fingerprint"
 CONFIG_ATTR = "config"
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)  # and FAILs marked final_failure
 # A worker waiting for others' last trials checks again after FIRST_POLL seconds, then
 # 1.5x longer each time up to POLL_SECONDS: it leaves soon after a short trial ends
 # (a fixed 2 s kept it ~1 s on average past the end), and a long wait costs a query
@@ -112,9 +113,9 @@ def state_counts(study: optuna.Study) -> Counter[TrialState]:
 
 
 def finished_count(study: optuna.Study, counts: Counter[TrialState] | None = None) -> int:
-    """Trials that spent budget: not a retried failure (its retry counts) nor a surplus one."""
+    """Trials that spent budget: COMPLETE, PRUNED, and FAILed for good."""
     counts = state_counts(study) if counts is None else counts
-    return sum(counts[s] for s in FINISHED) - count_unspent_failures(study)
+    return sum(counts[s] for s in FINISHED) + count_final_failures(study)
 
 
 def is_surplus(trial: optuna.trial.Trial, budget: int | None) -> bool:
@@ -137,8 +138,8 @@ def run_worker(
 ) -> None:
     """Run trials until the study holds `budget` finished trials (or `timeout` passes).
 
-    `catch`: errors that FAIL a trial for good (counted as finished); any other error
-    propagates, and whoever catches it decides whether the trial is retried.
+    `catch`: errors that FAIL a trial and go on to the next; any other error propagates.
+    Only FAILs marked `final_failure` spend budget (see the module's docstring).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     callbacks = [on_trial] if on_trial else []

@@ -19,11 +19,22 @@ from studies.errors import Preempted, TrialFailure
 from studies.notes import flush_notes
 from studies.objective import Objective, follow
 from studies.runner import FINISHED, create_or_join, finished_count, run_worker
-from studies.storage import SearchStorage, open_storage
+from studies.storage import FINAL_FAIL_KEY, SearchStorage, open_storage
 
 
 def check_supported(config: StudyConfig) -> None:
-    """A trial on several devices needs its ranks started by torchrun (ours or the user's)."""
+    """Refuse, before the study is touched, what would crash every trial.
+
+    A trial on several devices needs its ranks started by torchrun (ours or the
+    user's); an accelerator this machine lacks would fail each trial inside
+    Lightning with a long traceback (and a FAILed trial in the study).
+    """
+    accelerator = config.train.accelerator
+    if accelerator in ("gpu", "cuda") and not gpu_visible():
+        raise ValueError(
+            f'[hardware] accelerator = "{accelerator}" but no CUDA GPU is visible on this '
+            f'machine; use "auto" (GPU when there is one) or "cpu", or check CUDA_VISIBLE_DEVICES'
+        )
     devices = config.train.devices
     if devices > 1 and not under_torchrun():
         raise ValueError(
@@ -31,6 +42,12 @@ def check_supported(config: StudyConfig) -> None:
             f"torchrun starts: run `shortcut-nas search CONFIG` (it starts them) or "
             f"`torchrun --nproc-per-node {devices} -m studies search CONFIG`"
         )
+
+
+def gpu_visible() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def check_dataset(config: StudyConfig) -> None:
@@ -135,7 +152,7 @@ def run_study(
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         line = trial_line(metric_names, trial)
         bar.write(line) if progress else write_line(line)
-        if trial.state in FINISHED:
+        if trial.state in FINISHED or FINAL_FAIL_KEY in trial.system_attrs:
             bar.update(1)
 
     try:

@@ -36,8 +36,7 @@ from studies._redact import redact
 DEFAULT_STORAGE = "sqlite:///shortcut_nas.db"
 HEARTBEAT_INTERVAL = int(os.environ.get("SHORTCUT_NAS_HEARTBEAT_INTERVAL", "10"))  # seconds
 GRACE_PERIOD = int(os.environ.get("SHORTCUT_NAS_GRACE_PERIOD", "30"))  # seconds without a beat
-RETRY_KEY = "failed_trial"  # the system attribute Optuna's retry callbacks set on a retry
-SURPLUS_KEY = "surplus"  # ours, on a trial FAILed because the budget was already held
+FINAL_FAIL_KEY = "final_failure"  # system attribute of a trial that failed for good
 MAX_RETRY = 3  # a trial whose worker keeps dying is retried at most this often
 SQLITE_BUSY_TIMEOUT = 120  # seconds a SQLite writer waits for the lock
 
@@ -255,25 +254,23 @@ def count_states(study: optuna.Study) -> dict[TrialState, int]:
         return {state: int(n) for state, n in conn.execute(query)}
 
 
-def count_unspent_failures(study: optuna.Study) -> int:
-    """FAILed trials that spent none of the budget: each retried one and each surplus one.
+def count_final_failures(study: optuna.Study) -> int:
+    """FAILed trials that failed for good (a diverged loss, out of memory): spent budget.
 
-    A retry carries Optuna's `failed_trial` system attribute (one per retried
-    failure); a trial started when others already held the whole budget carries
-    `surplus` itself.
+    Marked by `studies.objective.fail` with the `final_failure` system attribute. Other
+    FAILs spend none: a pre-empted or stale trial (its retry counts), a surplus one, and
+    one that crashed on an error the user fixes before running the command again.
     """
-    keys = (RETRY_KEY, SURPLUS_KEY)
     rdb = _rdb(study)
     if rdb is None:
-        trials = study.get_trials(deepcopy=False)
-        return sum(1 for t in trials for key in keys if key in t.system_attrs)
+        return sum(1 for t in study.get_trials(deepcopy=False) if FINAL_FAIL_KEY in t.system_attrs)
     backend, models = rdb
     trial, attr = models.TrialModel, models.TrialSystemAttributeModel
     query = (
         sqlalchemy.select(sqlalchemy.func.count())
         .select_from(attr)
         .join(trial, attr.trial_id == trial.trial_id)
-        .where(trial.study_id == study._study_id, attr.key.in_(keys))
+        .where(trial.study_id == study._study_id, attr.key == FINAL_FAIL_KEY)
     )
     with backend.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import atexit, sys, threading, time
@@ -86,3 +88,25 @@ def test_a_search_whose_every_trial_diverges_ends_with_one_line(
     ]
     again = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and again.stdout.count(" FAIL ") == 0, "the budget is spent"
+
+
+def test_an_accelerator_the_machine_lacks_is_one_line_before_any_trial(
+    tmp_path: Path, write_config
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: a 93-line Lightning traceback, a FAILed trial, and a rerun that did nothing."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    path = write_config(n_trials=1, epochs=1)
+    path.write_text(path.read_text() + '\n[hardware]\naccelerator = "gpu"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "studies", "search", str(path), "--no-progress"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        'shortcut-nas: error: [hardware] accelerator = "gpu" but no CUDA GPU is visible on this '
+        'machine; use "auto" (GPU when there is one) or "cpu", or check CUDA_VISIBLE_DEVICES'
+    ]
+    assert not (tmp_path / "study.db").exists(), "nothing written: no study, no FAILed trial"

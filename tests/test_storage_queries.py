@@ -13,8 +13,8 @@ from studies.storage import (
     SearchStorage,
     completed_with_attr,
     count_before,
+    count_final_failures,
     count_states,
-    count_unspent_failures,
     open_storage,
     set_user_attrs,
 )
@@ -23,19 +23,19 @@ ALIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.
 
 
 def populate(study: optuna.Study) -> None:
-    """Trials 0-7 in every state; arch 'a' COMPLETE twice (1 and 4), 'b' once, 'c' FAILed
-    and retried (7, WAITING)."""
+    """Trials 0-6 in every state; arch 'a' COMPLETE twice (1 and 4), 'b' once, 'c' FAILed
+    for good."""
     done, running = TrialState.COMPLETE, TrialState.RUNNING
     plan = [("x", TrialState.PRUNED), ("a", done), ("b", done), ("c", TrialState.FAIL),
             ("a", done), ("d", running)]  # fmt: skip
     for arch, state in plan:
         trial = study.ask()
         set_user_attrs(trial, {"arch": arch, "details": {"nested": [1, 2.5, "x"]}})
+        if state is TrialState.FAIL:
+            study._storage.set_trial_system_attr(trial._trial_id, "final_failure", True)
         if state is not TrialState.RUNNING:
             study.tell(trial, 0.5 if state is TrialState.COMPLETE else None, state=state)
     study.enqueue_trial({})
-    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))[0]
-    RetryHeartbeatStaleTrialCallback(max_retry=3)(study, failed)  # 'c' retried: WAITING
 
 
 def check_agrees_with_optuna(study: optuna.Study) -> None:
@@ -52,7 +52,7 @@ def check_agrees_with_optuna(study: optuna.Study) -> None:
     assert completed_with_attr(study, "arch", "zzz", exclude=-1) is None
     assert trials[1].user_attrs == {"arch": "a", "details": {"nested": [1, 2.5, "x"]}}
     assert (
-        count_unspent_failures(study) == 1 == sum("failed_trial" in t.system_attrs for t in trials)
+        count_final_failures(study) == 1 == sum("final_failure" in t.system_attrs for t in trials)
     )
 
 
@@ -140,10 +140,12 @@ def test_system_attrs_read_on_postgresql(pg_url: str) -> None:
     check_system_attrs_read(pg_url)
 
 
-def test_the_budget_counts_a_retried_failure_once_and_a_final_failure(tmp_path: Path) -> None:
-    """run_worker's budget: a pre-empted trial and its retry are one trial; a failure nobody
-    retries is spent budget (before: not counted, so an all-failing space never ended)."""
+def test_the_budget_counts_final_failures_and_a_retried_one_once(tmp_path: Path) -> None:
+    """run_worker's budget: a pre-empted trial and its retry are one trial; a failure for good
+    spends budget (before: not counted, so an all-diverging space never ended); a crash the
+    user fixes before running again spends none."""
     from studies.errors import TrialFailure
+    from studies.objective import fail
     from studies.runner import finished_count, run_worker
 
     storage = open_storage(f"sqlite:///{tmp_path / 's.db'}", heartbeat_interval=None)
@@ -157,11 +159,18 @@ def test_the_budget_counts_a_retried_failure_once_and_a_final_failure(tmp_path: 
     assert [t.state for t in study.trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
     assert finished_count(study) == 2
 
+    def crashes(trial: optuna.trial.Trial) -> float:
+        raise RuntimeError("a bug, or a config the user fixes")
+
+    with pytest.raises(RuntimeError):
+        run_worker(study, crashes, budget=4, catch=(TrialFailure,))
+    assert finished_count(study) == 2
+
     def diverges(trial: optuna.trial.Trial) -> float:
-        raise TrialFailure("non-finite loss")
+        raise fail(trial, "non-finite loss")
 
     run_worker(study, diverges, budget=4, catch=(TrialFailure,))
-    assert [t.state for t in study.trials[3:]] == [TrialState.FAIL] * 2
+    assert [t.state for t in study.trials[4:]] == [TrialState.FAIL] * 2
     assert finished_count(study) == 4
 
 
@@ -178,5 +187,5 @@ def test_a_surplus_trial_spends_no_budget(write_config) -> None:  # type: ignore
     study.add_trial(optuna.create_trial(value=0.5))  # another worker's, holding the budget
     study.optimize(Objective(config, store=None), n_trials=1, catch=(TrialFailure,))
     surplus = study.trials[1]
-    assert surplus.state is TrialState.FAIL and surplus.system_attrs["surplus"] is True
+    assert surplus.state is TrialState.FAIL and "surplus" in surplus.user_attrs["fail_reason"]
     assert finished_count(study) == 1

@@ -58,8 +58,8 @@ def every_trial_failed(study: optuna.Study) -> str | None:
     if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
         return None
     failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-    reasons = [t.user_attrs.get("fail_reason", "") for t in failed]
-    reasons = [r for r in reasons if r and not r.startswith("pre-empted")]
+    final = [t for t in failed if t.system_attrs.get("final_failure")]
+    reasons = [t.user_attrs.get("fail_reason", "?") for t in final]
     if not reasons:
         return None
     common = max(set(reasons), key=reasons.count)
