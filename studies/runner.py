@@ -17,11 +17,14 @@ there to run it.
 
 from __future__ import annotations
 
+import os
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
@@ -85,11 +88,30 @@ def create_or_join(
         load_if_exists=True,
     )
     check_compatible(study, config)
+    if sampler is None and settings.seed is not None:
+        study.sampler = make_sampler(settings.sampler, worker_seed(settings.seed, study))
     if FINGERPRINT_ATTR not in study.user_attrs:
         study.set_user_attr(FINGERPRINT_ATTR, config.fingerprint)
         study.set_user_attr(CONFIG_ATTR, config.to_dict())
         study.set_metric_names(list(settings.objectives))
     return study
+
+
+def worker_seed(seed: int, study: optuna.Study) -> int:
+    """The config's seed for the first worker of a fresh study; a derived one for the rest.
+
+    With one seed for all, workers started together (`launch`) and every resumed run
+    replay the same proposals (TPE's first trials are random draws from the seed): two
+    workers trained the same architectures at once, and a resume re-proposed the first
+    run's. Mixed in: the worker's index (set by `launch`) and how many trials the
+    study held when this worker joined, so a single fresh search stays reproducible.
+    """
+    name = os.environ.get("SHORTCUT_NAS_WORKER", "")
+    worker = int(name) if name.isdigit() else zlib.crc32(name.encode())  # "" -> 0
+    held = sum(count_states(study).values())
+    if worker == 0 and held == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, worker, held]).generate_state(1)[0])
 
 
 def check_compatible(study: optuna.Study, config: StudyConfig) -> None:

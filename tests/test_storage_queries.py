@@ -189,3 +189,30 @@ def test_a_surplus_trial_spends_no_budget(write_config) -> None:  # type: ignore
     surplus = study.trials[1]
     assert surplus.state is TrialState.FAIL and "surplus" in surplus.user_attrs["fail_reason"]
     assert finished_count(study) == 1
+
+
+def test_workers_and_resumed_runs_draw_different_proposals(
+    tmp_path: Path, write_config, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """One seed for every worker made `launch --workers 2` train the same architectures
+    at once, and a resume re-propose the first run's (TPE's first trials are random)."""
+    from search_space import suggest
+    from studies.config import load_config
+    from studies.runner import create_or_join
+
+    config = load_config(write_config(n_trials=4, shortcuts='["none", "identity", "dense"]'))
+
+    def first_proposals(db: str, worker: str) -> list[str]:
+        monkeypatch.setenv("SHORTCUT_NAS_WORKER", worker)
+        storage = open_storage(f"sqlite:///{tmp_path / db}", heartbeat_interval=None)
+        study = create_or_join(config, storage)
+        trials = [study.ask() for _ in range(3)]
+        archs = [suggest(trial, config.space).to_str() for trial in trials]
+        for trial in trials:
+            study.tell(trial, state=TrialState.FAIL)  # a crash: spends no budget
+        return archs
+
+    alone = first_proposals("a.db", "")
+    assert first_proposals("b.db", "") == alone, "a fresh study's only worker: reproducible"
+    assert first_proposals("c.db", "1") != alone, "a second worker draws its own"
+    assert first_proposals("a.db", "") != alone, "a resumed run (trials held) draws anew"
