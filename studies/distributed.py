@@ -34,7 +34,7 @@ import optuna
 import torch
 import torch.distributed as dist
 
-from studies.pruning import monitored_score
+from studies.pruning import is_last_epoch, monitored_score
 
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 # Rank 0 may wait a long time between trials (other workers' last trials); the control
@@ -183,7 +183,7 @@ class DistributedPruning(L.Callback):
             return
         epoch = trainer.current_epoch
         self.trial.report(value, step=epoch)
-        if self.trial.should_prune():
+        if not is_last_epoch(trainer, epoch) and self.trial.should_prune():
             raise optuna.TrialPruned(f"trial {self.trial.number} pruned at epoch {epoch}")
 
 

@@ -39,6 +39,16 @@ def monitored_score(trainer: L.Trainer, monitor: str) -> float | None:
     return float(score)
 
 
+def is_last_epoch(trainer: L.Trainer, epoch: int) -> bool:
+    """The trial's last epoch is reported but never pruned: it has trained in full.
+
+    Optuna's integration asks the pruner at every epoch, the last included, and
+    Hyperband's top rung sits at `max_resource` = epochs: a trial that finished
+    training was then recorded PRUNED, and left out of the results.
+    """
+    return trainer.max_epochs is not None and epoch + 1 >= trainer.max_epochs
+
+
 class OverlappedPruning(PyTorchLightningPruningCallback):
     """`PyTorchLightningPruningCallback` (single process) with its storage calls off
     the training thread; under DDP, `studies.distributed.DistributedPruning` prunes."""
@@ -64,12 +74,13 @@ class OverlappedPruning(PyTorchLightningPruningCallback):
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pruning")
-        self._pending = self._executor.submit(self._report, self._score, self._epoch)
+        last = is_last_epoch(trainer, self._epoch)
+        self._pending = self._executor.submit(self._report, self._score, self._epoch, last)
         self._score = None
 
-    def _report(self, value: float, epoch: int) -> bool:
+    def _report(self, value: float, epoch: int, last: bool) -> bool:
         self._trial.report(value, step=epoch)
-        return self._trial.should_prune()
+        return not last and self._trial.should_prune()
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any, **kwargs: Any

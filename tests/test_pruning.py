@@ -26,7 +26,7 @@ class PruneAt(optuna.pruners.BasePruner):
         return trial.last_step == self.step
 
 
-@pytest.mark.parametrize("step", [1, 3])  # a middle epoch, the last epoch (read at train end)
+@pytest.mark.parametrize("step", [1, 2])  # a middle epoch, the one before the last
 def test_a_trial_is_pruned_at_the_epoch_the_pruner_names(write_config, step: int) -> None:  # type: ignore[no-untyped-def]
     config = load_config(write_config(n_trials=1, epochs=4, shortcuts='["identity"]'))
     study = search(config, progress=False, pruner=PruneAt(step))
@@ -38,6 +38,19 @@ def test_a_trial_is_pruned_at_the_epoch_the_pruner_names(write_config, step: int
     assert trial.user_attrs["checkpoint"]["epoch"] == step, "its last epoch stays resumable"
     assert "model_artifact" not in trial.user_attrs, "a pruned trial saves no final model"
     assert not _threads_named("pruning"), "fit ended by TrialPruned still ends the thread"
+
+
+def test_a_trial_that_trained_every_epoch_is_never_pruned(write_config) -> None:  # type: ignore[no-untyped-def]
+    """The last epoch is reported but not put to the pruner: before, a trial that had
+    trained in full was recorded PRUNED (Hyperband's top rung is at the last epoch)."""
+    config = load_config(write_config(n_trials=1, epochs=4, shortcuts='["identity"]'))
+    study = search(config, progress=False, pruner=PruneAt(3))
+    assert study is not None
+    (trial,) = study.trials
+    assert trial.state == TrialState.COMPLETE
+    assert sorted(trial.intermediate_values) == [0, 1, 2, 3]
+    assert trial.user_attrs["epochs"] == 4 and "model_artifact" in trial.user_attrs
+    assert not _threads_named("pruning")
 
 
 def _threads_named(prefix: str) -> list[threading.Thread]:
