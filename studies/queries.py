@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.artifacts.exceptions import ArtifactNotFound
 from optuna.trial import FrozenTrial, TrialState
 
 from search_space import ArchitectureSpec
@@ -34,6 +35,7 @@ def open_study(storage: str, study_name: str | None, heartbeat: bool = False) ->
     `heartbeat=True` opens the storage with the workers' heartbeat settings, so it can
     tell stale trials; reading results needs none.
     """
+    check_database_exists(storage)
     backend = (
         open_storage(storage)
         if heartbeat
@@ -52,6 +54,56 @@ def open_study(storage: str, study_name: str | None, heartbeat: bool = False) ->
         listed = ", ".join(names) or "-"
         raise ValueError(f"no study {study_name!r} in {redact(storage)}; studies there: {listed}")
     return optuna.load_study(study_name=study_name, storage=backend)
+
+
+def preprocess(study: optuna.Study) -> dict[str, Any]:
+    """How inputs were scaled in training (the exported model expects the same), and for
+    regression how outputs map back to targets: ``x = (raw / scale - mean) / std``.
+
+    Images use their data set's published constants (no data needed); tabular
+    features and regression targets were standardised with the training split's
+    statistics, so that split is read again (small, offline data sets).
+    """
+    from lightning_modules import DataConfig, make_datamodule
+    from lightning_modules.data import DATASETS
+
+    data = study.user_attrs.get("config", {}).get("data", {})
+    cls = DATASETS.get(data.get("dataset", ""))
+    if cls is None:
+        return {}
+    recipe: dict[str, Any] = {"dataset": cls.name, "inputs": "(raw / scale - mean) / std"}
+    if cls.mean:  # per channel
+        return {**recipe, "scale": cls.pixel_scale, "mean": list(cls.mean), "std": list(cls.std)}
+    datamodule = make_datamodule(DataConfig(**data), batch_size=1)
+    datamodule.setup("fit")
+    norm = datamodule.normalize
+    assert norm is not None
+    recipe.update(
+        scale=norm.scale, mean=norm.mean.flatten().tolist(), std=norm.std.flatten().tolist()
+    )
+    if cls.task == "regression":
+        recipe["outputs"] = "y = output * target_std + target_mean"
+        recipe.update(target_mean=datamodule.target_mean, target_std=datamodule.target_std)
+    return recipe
+
+
+def check_database_exists(storage: str) -> None:
+    """A query never creates a database: a SQLite file that is not there is one clear line.
+
+    Opening it would create an empty database in the current directory (and then
+    report that it holds no studies), the usual mistake being a relative path run
+    from another directory than the search.
+    """
+    if not storage.startswith("sqlite:"):
+        return
+    path = storage.removeprefix("sqlite:///").split("?")[0]
+    if path in ("sqlite://", "", ":memory:"):
+        raise ValueError(f"storage {storage} is an empty in-memory database; pass a file URL")
+    if not Path(path).exists():
+        raise ValueError(
+            f"no database at {Path(path).absolute()} (storage {storage}); run this where the "
+            "search ran (relative paths are), or pass its config or --storage"
+        )
 
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:
@@ -153,12 +205,21 @@ def export_trial(
     artifact_id = trial.user_attrs.get(MODEL_ATTR)
     if artifact_id is None:
         raise ValueError(f"trial {trial.number} stored no weights (was it trained with artifacts?)")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ValueError(f"{out_dir} is a file; give export a directory (-o DIR)")
     store = open_artifact_store(artifacts)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.pt"
-        optuna.artifacts.download_artifact(
-            artifact_store=store, file_path=str(path), artifact_id=artifact_id
-        )
+        try:
+            optuna.artifacts.download_artifact(
+                artifact_store=store, file_path=str(path), artifact_id=artifact_id
+            )
+        except ArtifactNotFound:
+            raise ValueError(
+                f"trial {trial.number}'s weights are not in the artifact store {artifacts!r}; "
+                "pass --artifacts with the search's [study] artifacts (a relative path is "
+                "relative to where the search ran)"
+            ) from None
         packed = torch.load(path, map_location="cpu", weights_only=True)
     meta = packed["meta"]
     model = build_model(
@@ -166,5 +227,6 @@ def export_trial(
     )
     model.load_state_dict(packed["state_dict"])
     extra = {"task": meta.get("task"), "study": study.study_name, "trial": trial.number,
-             "metrics": {k: v for k, v in row(1, trial).items() if k not in ("rank",)}}  # fmt: skip
+             "metrics": {k: v for k, v in row(1, trial).items() if k not in ("rank",)},
+             "preprocess": preprocess(study)}  # fmt: skip
     return save_model(model, out_dir, meta["num_classes"], extra=json.loads(json.dumps(extra)))

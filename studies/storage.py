@@ -85,10 +85,11 @@ def open_storage(
             f"cannot open storage {redact(url)}: {redact(reason)}; check the URL, that the "
             "server runs and that the database exists"
         ) from None
-    except ModuleNotFoundError as error:
+    except ImportError:  # Optuna re-raises a missing driver as a bare ImportError
+        driver = sqlalchemy.engine.make_url(url).get_driver_name()
         raise ValueError(
-            f"storage {redact(url)} needs the {error.name!r} driver: "
-            "pip install 'shortcut-nas[postgres]'"
+            f"storage {redact(url)} needs the {driver!r} driver, which is not installed; for "
+            "PostgreSQL use postgresql+psycopg://... with pip install 'shortcut-nas[postgres]'"
         ) from None
     if url.startswith("sqlite"):
         sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)

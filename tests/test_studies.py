@@ -12,6 +12,7 @@ import optuna
 import pytest
 import torch
 from optuna.trial import TrialState
+from sklearn.datasets import load_digits
 
 from lightning_modules import DataConfig, load_module, make_datamodule
 from search_space import load_model
@@ -127,6 +128,32 @@ def test_best_export_rebuild_round_trip(write_config, tmp_path: Path, capsys) ->
         torch.testing.assert_close(model(x), module(x), rtol=0, atol=0)
     again = export_trial(study, config.study.artifacts, tmp_path / "again")
     assert (again / "model.pt").read_bytes() == (out / "model.pt").read_bytes()
+    # spec.json says how to scale raw inputs: the same numbers training fed the network.
+    recipe = json.loads((out / "spec.json").read_text())["preprocess"]
+    raw = torch.from_numpy(load_digits().images).to(torch.uint8).unsqueeze(1)
+    mean = torch.tensor(recipe["mean"]).view(-1, 1, 1)
+    std = torch.tensor(recipe["std"]).view(-1, 1, 1)
+    by_recipe = (raw.float() / recipe["scale"] - mean) / std
+    torch.testing.assert_close(by_recipe, dm.normalize(raw), rtol=1e-6, atol=1e-6)
+
+
+def test_the_export_recipe_of_a_tabular_regression_study() -> None:
+    """Features and targets standardised with the training split's statistics: the
+    export carries them (re-read from the stored data config)."""
+    import dataclasses
+
+    from studies.queries import preprocess
+
+    data = DataConfig(dataset="diabetes")
+    study = optuna.create_study()
+    study.set_user_attr("config", {"data": dataclasses.asdict(data)})
+    recipe = preprocess(study)
+    dm = make_datamodule(data, batch_size=1)
+    dm.setup("fit")
+    assert recipe["mean"] == dm.normalize.mean.flatten().tolist() and len(recipe["mean"]) == 10
+    assert recipe["std"] == dm.normalize.std.flatten().tolist()
+    assert (recipe["target_mean"], recipe["target_std"]) == (dm.target_mean, dm.target_std)
+    assert recipe["target_std"] > 1.0, "diabetes targets are in the tens to hundreds"
 
 
 def test_multi_objective_pareto_front(write_config, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,17 @@ from typing import Any
 from studies.config import STORAGE_ENV
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts: a usage error (exit 2) before any work, not an empty table."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
 def add_study_arguments(parser: argparse.ArgumentParser, config_required: bool = False) -> None:
     if config_required:
         parser.add_argument(

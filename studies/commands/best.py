@@ -6,13 +6,13 @@ import argparse
 import json
 from typing import Any
 
-from studies.commands._common import add_study_arguments, locate_study
+from studies.commands._common import add_study_arguments, locate_study, positive_int
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("best", help="print the best architectures of a study")
     add_study_arguments(p)
-    p.add_argument("-k", "--top", type=int, default=10, help="rows to print")
+    p.add_argument("-k", "--top", type=positive_int, default=10, help="rows to print")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--per-shortcut", action="store_true", help="the best of each shortcut type")
     group.add_argument("--pareto", action="store_true", help="the Pareto front (multi-objective)")

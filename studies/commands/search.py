@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from studies.commands._common import add_study_arguments
+from studies.commands._common import add_study_arguments, positive_int
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,7 +24,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--n-trials", type=int, help="the study's budget of finished trials")
     p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
-    p.add_argument("--top", type=int, default=5, help="rows of the table printed at the end")
+    p.add_argument(
+        "--top", type=positive_int, default=5, help="rows of the table printed at the end"
+    )
     p.set_defaults(run=run)
 
 
