@@ -113,6 +113,12 @@ def test_best_export_rebuild_round_trip(write_config, tmp_path: Path, capsys) ->
     out = tmp_path / "export"
     assert main(["export", str(path), "-o", str(out)]) == 0
     model = load_model(out)  # plain PyTorch: no Lightning, no Optuna
+    capsys.readouterr()
+    elsewhere = ["--artifacts", str(tmp_path / "nowhere"), "-o", str(tmp_path / "e")]
+    assert main(["export", str(path), *elsewhere]) == 2
+    assert main(["export", str(path), "-o", str(path)]) == 2  # a file, not a directory
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "not in the artifact store" in err[0] and "is a file" in err[1]
     assert model.spec.to_str() == rows[0]["arch"]
     # The same predictions as the trial's last epoch checkpoint, loaded through Lightning.
     best = study.trials[rows[0]["trial"]]
@@ -239,6 +245,34 @@ def test_unreachable_storage_is_one_line_without_password(write_config, capsys) 
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "cannot open storage" in err
     assert "s3cret-pw" not in err and "user:***@" in err
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ("sqlite:///{tmp}/none.db", "no database at"),  # before: created an empty one
+        ("sqlite://", "empty in-memory database"),
+        ("postgresql+psycopg2://user:s3cret-pw@127.0.0.1/x", "needs the 'psycopg2' driver"),
+        ("mysql://user:s3cret-pw@127.0.0.1/x", "driver, which is not installed"),
+    ],
+)
+def test_queries_on_a_storage_they_cannot_read_are_one_line(  # type: ignore[no-untyped-def]
+    storage: str, expected: str, tmp_path: Path, capsys
+) -> None:
+    storage = storage.format(tmp=tmp_path)
+    for command in ("status", "best"):
+        assert main([command, "--storage", storage, "--study-name", "x"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0] and "s3cret-pw" not in err[0]
+    assert not list(tmp_path.iterdir()), "nothing created"
+
+
+def test_a_table_of_no_rows_is_a_usage_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    for argv in (["best", "--top", "0"], ["best", "-k", "-1"], ["search", "x.toml", "--top", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        assert "must be 1 or more" in capsys.readouterr().err
 
 
 def test_unknown_study_lists_the_existing_ones(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
