@@ -51,7 +51,7 @@ def test_the_command_line_exits_with_mains_code(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "nope" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "no database at" in done.stderr, done.stderr
 
 
 def test_a_search_prints_no_lightning_info_lines(tmp_path: Path, write_config) -> None:  # type: ignore[no-untyped-def]
