@@ -166,7 +166,8 @@ def test_multi_objective_pareto_front(write_config, capsys) -> None:  # type: ig
     path = write_config(n_trials=4, objectives='["val_acc", "params"]', pruner="auto")
     study = search(load_config(path), progress=False)
     assert len(study.directions) == 2
-    capsys.readouterr()
+    lines = [line for line in capsys.readouterr().out.splitlines() if " COMPLETE " in line]
+    assert lines and all(line.count("params=") == 1 and "e+" not in line for line in lines)
     assert main(["best", str(path), "--pareto", "--json"]) == 0
     front = json.loads(capsys.readouterr().out)
     assert {r["trial"] for r in front} <= {t.number for t in study.best_trials}

@@ -87,12 +87,13 @@ def trial_line(metric_names: list[str], trial: FrozenTrial) -> str:
     attrs = trial.user_attrs
     arch = attrs.get("arch", "?")
     if trial.state is TrialState.COMPLETE:
-        values = " ".join(f"{n}={v:.4g}" for n, v in zip(metric_names, trial.values))
+        values = " ".join(metric_text(n, v) for n, v in zip(metric_names, trial.values))
         reused = attrs.get("reused_from_trial")
+        params = "" if "params" in metric_names else f"params={attrs.get('params', 0):,} "
         tail = (
             f"(same arch as trial {reused}, not retrained)"
             if reused is not None
-            else (f"params={attrs.get('params', 0):,} {attrs.get('train_seconds', 0):.1f}s")
+            else f"{params}{attrs.get('train_seconds', 0):.1f}s"
         )
         return f"trial {trial.number:>4} COMPLETE {arch:<28} {values} {tail}"
     if trial.state is TrialState.PRUNED:
@@ -101,6 +102,11 @@ def trial_line(metric_names: list[str], trial: FrozenTrial) -> str:
     return (
         f"trial {trial.number:>4} {trial.state.name:<8} {arch:<28} {attrs.get('fail_reason', '')}"
     )
+
+
+def metric_text(name: str, value: float) -> str:
+    """Counts (params, MACs) in full with separators; scores to four significant digits."""
+    return f"{name}={value:,.0f}" if name in ("params", "macs") else f"{name}={value:.4g}"
 
 
 def write_line(text: str) -> None:
