@@ -322,3 +322,18 @@ def test_dashboard_serves_the_study_on_localhost(write_config, tmp_path: Path) -
         server.terminate()
         out, _ = server.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}" in out
+
+
+def test_a_dashboard_port_in_use_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    storage = f"sqlite:///{tmp_path / 'd.db'}"
+    optuna.create_study(study_name="d", storage=storage)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["dashboard", "--storage", storage, "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"shortcut-nas: error: port {port} on 127.0.0.1 is in use (another "
+                   "dashboard?); pass a free --port"]  # fmt: skip
