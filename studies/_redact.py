@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-# scheme://user:password@host -> scheme://user:***@host (also inside longer text)
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?=@)")
+# scheme://user:password@host -> scheme://user:***@host (also inside longer text); up to
+# the last '@' of the URL, so an unencoded '@' in the password is masked too
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<pw>\S+)(?=@)")
 # key=value forms some drivers print, e.g. "password=secret" in a DSN
-_DSN_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('[^']*'|\"[^\"]*\"|\S+)")
+# (a value ends before whitespace; a ':', ';' or ',' just before that is the message's own)
+_DSN_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('[^']*'|\"[^\"]*\"|\S+?(?=[:;,]?(?:\s|$)))")
 
 
 def redact(text: object) -> str:

@@ -186,9 +186,18 @@ def pick_trial(study: optuna.Study, number: int | None) -> FrozenTrial:
             raise ValueError(f"study {study.study_name!r} has no complete trial to export yet")
         return best[0]
     trials = [t for t in study.get_trials(deepcopy=False) if t.number == number]
-    if not trials or trials[0].state is not TrialState.COMPLETE:
-        raise ValueError(f"trial {number} of {study.study_name!r} is not a complete trial")
+    if not trials:
+        count = len(study.get_trials(deepcopy=False))
+        raise ValueError(
+            f"study {study.study_name!r} has no trial {number} (trials 0-{count - 1}); "
+            "`shortcut-nas best` lists the complete ones"
+        )
     trial = trials[0]
+    if trial.state is not TrialState.COMPLETE:
+        raise ValueError(
+            f"trial {number} of {study.study_name!r} is {trial.state.name}, not COMPLETE: "
+            "only complete trials keep their trained weights; `shortcut-nas best` lists them"
+        )
     source = trial.user_attrs.get("reused_from_trial")
     return pick_trial(study, int(source)) if source is not None else trial
 

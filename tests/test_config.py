@@ -392,3 +392,17 @@ def test_a_config_file_mistake_is_reported_like_a_dict_mistake(tmp_path: Path) -
     path = write(tmp_path, '[study]\nname = "t"\nn_trials = 2\nsampler = "bayes"\n')
     with pytest.raises(ValueError, match=r"^\[study\] sampler='bayes' is not allowed"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("sqlite:///x.db?password=s3cret: connection failed",
+         "sqlite:///x.db?password=***: connection failed"),  # the message's ':' stays
+        ("host=h password=se:cr,et; dbname=d", "host=h password=***; dbname=d"),
+        ("password='a b c' x", "password=*** x"),
+        ("postgresql+psycopg://u:p@ss@h/db", "postgresql+psycopg://u:***@h/db"),
+    ],
+)  # fmt: skip
+def test_passwords_are_masked_and_the_message_around_them_kept(text: str, masked: str) -> None:
+    assert redact(text) == masked

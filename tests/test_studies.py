@@ -54,7 +54,10 @@ def test_search_on_sqlite(write_config, capsys: pytest.CaptureFixture[str]) -> N
     path = write_config(n_trials=3)
     assert main(["search", str(path), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert out.count("COMPLETE") >= 1 and "best 5 architectures" in out
+    rows = len(
+        best_rows(optuna.load_study(study_name="tiny", storage=load_config(path).study.storage))
+    )
+    assert out.count("COMPLETE") >= 1 and f"best {rows} architecture" in out
     check_search(path)  # same command again: the study is complete, nothing more runs
 
 
@@ -117,8 +120,10 @@ def test_best_export_rebuild_round_trip(write_config, tmp_path: Path, capsys) ->
     elsewhere = ["--artifacts", str(tmp_path / "nowhere"), "-o", str(tmp_path / "e")]
     assert main(["export", str(path), *elsewhere]) == 2
     assert main(["export", str(path), "-o", str(path)]) == 2  # a file, not a directory
+    assert main(["export", str(path), "--trial", "999", "-o", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "not in the artifact store" in err[0] and "is a file" in err[1]
+    assert len(err) == 3 and "not in the artifact store" in err[0] and "is a file" in err[1]
+    assert "has no trial 999 (trials 0-1)" in err[2]
     assert model.spec.to_str() == rows[0]["arch"]
     # The same predictions as the trial's last epoch checkpoint, loaded through Lightning.
     best = study.trials[rows[0]["trial"]]
@@ -284,6 +289,16 @@ def test_unknown_study_lists_the_existing_ones(write_config, capsys) -> None:  #
     assert main(["best", "--storage", storage, "--study-name", "nope"]) == 2
     err = capsys.readouterr().err
     assert "no study 'nope'" in err and "studies there: tiny" in err
+
+
+def test_gpu_indices_that_are_not_numbers_are_one_line(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = write_config()
+    assert main(["launch", str(path), "--gpus", "a,b"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "shortcut-nas: error: --gpus a,b: give GPU indices separated by commas, e.g. 0,1"
+    ]
+    assert not (path.parent / "study.db").exists(), "refused before the study was made"
 
 
 def test_gpus_that_do_not_split_into_ddp_groups_are_refused(write_config, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -77,6 +77,7 @@ def test_two_workers_share_the_budget_exactly(write_config, pg_url: str, tmp_pat
     workers = {t.user_attrs["worker"]["pid"] for t in done if "worker" in t.user_attrs}
     assert len(workers) == 2, "both workers ran trials"
     assert "launching 2 worker(s)" in out
+    assert out.count("study 'tiny': best") == 1, "one table, the parent's (workers: --no-summary)"
 
 
 def test_killed_worker_is_retried_and_resumes_on_another_machine(  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-from studies.commands._common import add_study_arguments
+from studies.commands._common import add_study_arguments, positive_int
 from studies.config import STORAGE_ENV
 
 
@@ -28,9 +28,11 @@ def add_parser(subparsers: Any) -> None:
     )
     add_study_arguments(p, config_required=True)
     p.add_argument("--gpus", help="comma-separated GPU indices, e.g. 0,1,2,3 (default: config)")
-    p.add_argument("--workers", type=int, help="CPU workers when no GPUs are given")
-    p.add_argument("--workers-per-gpu", type=int, help="several small-model workers per GPU")
-    p.add_argument("--n-trials", type=int, help="the study's budget of finished trials")
+    p.add_argument("--workers", type=positive_int, help="CPU workers when no GPUs are given")
+    p.add_argument(
+        "--workers-per-gpu", type=positive_int, help="several small-model workers per GPU"
+    )
+    p.add_argument("--n-trials", type=positive_int, help="the study's budget of finished trials")
     p.set_defaults(run=run)
 
 
@@ -40,7 +42,7 @@ def worker_slots(args: argparse.Namespace, hardware: Any, devices: int = 1) -> l
     With `devices` > 1 per trial, consecutive GPUs form one worker's DDP group
     (0,1 and 2,3 for devices = 2); a worker's ranks share its CPU share.
     """
-    gpus = [int(g) for g in args.gpus.split(",")] if args.gpus else list(hardware.gpus)
+    gpus = parse_gpus(args.gpus) if args.gpus else list(hardware.gpus)
     per_gpu = args.workers_per_gpu or hardware.workers_per_gpu
     if gpus:
         if len(gpus) % devices:
@@ -53,6 +55,17 @@ def worker_slots(args: argparse.Namespace, hardware: Any, devices: int = 1) -> l
     count = args.workers or hardware.workers
     threads = max(1, (os.cpu_count() or 1) // (count * devices))  # no oversubscription
     return [{"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}] * count
+
+
+def parse_gpus(text: str) -> list[int]:
+    """`--gpus 0,1,3`: device indices, one clear line for anything else."""
+    try:
+        gpus = [int(g) for g in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--gpus {text}: give GPU indices separated by commas, e.g. 0,1") from None
+    if any(g < 0 for g in gpus) or len(set(gpus)) != len(gpus):
+        raise ValueError(f"--gpus {text}: indices must be distinct and 0 or more")
+    return gpus
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     check_dataset(config)
     study = create_or_join(config, open_storage(config.study.storage))
     command = [sys.executable, "-m", "studies", "search", str(args.config), "--no-progress",
-               "--study-name", config.study.name]  # fmt: skip
+               "--no-summary", "--study-name", config.study.name]  # fmt: skip
     if args.n_trials:
         command += ["--n-trials", str(args.n_trials)]
     print(f"launching {len(slots)} worker(s) on study {config.study.name!r}", flush=True)

@@ -25,6 +25,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
     p.add_argument(
+        "--no-summary", action="store_true", help="no table at the end (launch prints one)"
+    )
+    p.add_argument(
         "--top", type=positive_int, default=5, help="rows of the table printed at the end"
     )
     p.set_defaults(run=run)
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     study = search(config, progress=not args.no_progress)
     if study is None:  # a DDP rank other than 0, which prints nothing
         return 0
-    print_summary(study, args.top)
+    if not args.no_summary:
+        print_summary(study, args.top)
     failed = every_trial_failed(study)
     if failed:
         print(f"shortcut-nas: error: {failed}", file=sys.stderr)
@@ -73,9 +77,10 @@ def print_summary(study: optuna.Study, top: int) -> None:
     from studies.queries import best_rows, format_table
 
     pareto = len(study.directions) > 1
-    title = "Pareto front" if pareto else f"best {top} architectures"
+    rows = best_rows(study, k=top, pareto=pareto)
+    title = "Pareto front" if pareto else f"best {len(rows)} architecture{'s' * (len(rows) != 1)}"
     print(f"\nstudy {study.study_name!r}: {title}")
-    print(format_table(best_rows(study, k=top, pareto=pareto)))
+    print(format_table(rows))
 
 
 def trial_line(metric_names: list[str], trial: FrozenTrial) -> str:
