@@ -80,4 +80,10 @@ def resolve_arch(text: str | ArchitectureSpec) -> ArchitectureSpec:
         return text
     if text.lower() in PAPER_NETWORKS:
         return PAPER_NETWORKS[text.lower()].spec
+    if "-" not in text:  # not a spec string: meant as a paper name
+        allowed = ", ".join(PAPER_NETWORKS)
+        raise ValueError(
+            f"{text!r} is neither a paper network ({allowed}) nor a spec string such as "
+            "identity-s2-d20-w16"
+        )
     return ArchitectureSpec.from_str(text)

@@ -39,3 +39,11 @@ def test_depths_are_counted_as_the_papers_count() -> None:
 def test_unknown_paper_name() -> None:
     with pytest.raises(ValueError, match="paper network 'resnet18' is unknown; choose one of"):
         paper_spec("resnet18")
+
+
+def test_a_mistyped_paper_name_lists_the_paper_networks() -> None:
+    from search_space import resolve_arch
+
+    with pytest.raises(ValueError, match=r"'resnet21' is neither a paper network \(plain20, "):
+        resolve_arch("resnet21")
+    assert resolve_arch("ResNet20") == resolve_arch("resnet20")
