@@ -18,6 +18,7 @@ there to run it.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import zlib
 from collections import Counter
@@ -88,6 +89,7 @@ def create_or_join(
         load_if_exists=True,
     )
     check_compatible(study, config)
+    warn_changed_training(study, config)
     if sampler is None and settings.seed is not None:
         study.sampler = make_sampler(settings.sampler, worker_seed(settings.seed, study))
     if FINGERPRINT_ATTR not in study.user_attrs:
@@ -95,6 +97,24 @@ def create_or_join(
         study.set_user_attr(CONFIG_ATTR, config.to_dict())
         study.set_metric_names(list(settings.objectives))
     return study
+
+
+def warn_changed_training(study: optuna.Study, config: StudyConfig) -> None:
+    """One line when `[training]` differs from the study's first config: its trials are
+    then not comparable (a 3-epoch search reusing 2-epoch results), yet a changed loader
+    setting is legitimate, so it is a warning, not a refusal like `[space]`."""
+    stored = study.user_attrs.get(CONFIG_ATTR, {}).get("training")
+    if stored is None:
+        return
+    now = config.to_dict()["training"]
+    changed = [f"{k} {stored.get(k)!r} -> {v!r}" for k, v in now.items() if stored.get(k) != v]
+    if changed:
+        print(
+            f"shortcut-nas: warning: study {study.study_name!r} was created with another "
+            f"[training] ({', '.join(changed)}); its results are not comparable across that "
+            "change: use a new --study-name to keep them apart",
+            file=sys.stderr,
+        )
 
 
 def worker_seed(seed: int, study: optuna.Study) -> int:

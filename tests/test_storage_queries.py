@@ -216,3 +216,17 @@ def test_workers_and_resumed_runs_draw_different_proposals(
     assert first_proposals("b.db", "") == alone, "a fresh study's only worker: reproducible"
     assert first_proposals("c.db", "1") != alone, "a second worker draws its own"
     assert first_proposals("a.db", "") != alone, "a resumed run (trials held) draws anew"
+
+
+def test_joining_with_another_training_setup_warns_in_one_line(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+    from studies.config import load_config
+    from studies.runner import create_or_join
+
+    first = load_config(write_config(epochs=2))
+    storage = open_storage(first.study.storage, heartbeat_interval=None)
+    create_or_join(first, storage)
+    create_or_join(first, storage)
+    assert capsys.readouterr().err == "", "the same config joins quietly"
+    create_or_join(load_config(write_config(epochs=3)), storage)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "[training] (epochs 2 -> 3)" in err[0] and "--study-name" in err[0]
