@@ -22,7 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search_space import ArchitectureSpec
 from studies._redact import redact
 from studies.artifacts import MODEL_ATTR, open_artifact_store
-from studies.storage import open_storage, study_names
+from studies.storage import check_database_exists, open_storage, study_names
 
 COLUMNS = ("rank", "trial", "arch", "val_acc", "test_acc", "params", "macs", "train_seconds")
 REGRESSION_COLUMNS = ("rank", "trial", "arch", "val_rmse", "test_rmse", "params", "macs",
@@ -85,25 +85,6 @@ def preprocess(study: optuna.Study) -> dict[str, Any]:
         recipe["outputs"] = "y = output * target_std + target_mean"
         recipe.update(target_mean=datamodule.target_mean, target_std=datamodule.target_std)
     return recipe
-
-
-def check_database_exists(storage: str) -> None:
-    """A query never creates a database: a SQLite file that is not there is one clear line.
-
-    Opening it would create an empty database in the current directory (and then
-    report that it holds no studies), the usual mistake being a relative path run
-    from another directory than the search.
-    """
-    if not storage.startswith("sqlite:"):
-        return
-    path = storage.removeprefix("sqlite:///").split("?")[0]
-    if path in ("sqlite://", "", ":memory:"):
-        raise ValueError(f"storage {storage} is an empty in-memory database; pass a file URL")
-    if not Path(path).exists():
-        raise ValueError(
-            f"no database at {Path(path).absolute()} (storage {storage}); run this where the "
-            "search ran (relative paths are), or pass its config or --storage"
-        )
 
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:

@@ -31,7 +31,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from studies.config import StudyConfig
-from studies.storage import count_before, count_final_failures, count_states
+from studies.storage import FINAL_FAIL_KEY, count_before, count_final_failures, count_states
 
 FINGERPRINT_ATTR = "space_fingerprint"
 CONFIG_ATTR = "config"
@@ -158,6 +158,11 @@ def finished_count(study: optuna.Study, counts: Counter[TrialState] | None = Non
     """Trials that spent budget: COMPLETE, PRUNED, and FAILed for good."""
     counts = state_counts(study) if counts is None else counts
     return sum(counts[s] for s in FINISHED) + count_final_failures(study)
+
+
+def spends_budget(trial: FrozenTrial) -> bool:
+    """Whether a finished trial counts against `n_trials` (see the module's docstring)."""
+    return trial.state in FINISHED or FINAL_FAIL_KEY in trial.system_attrs
 
 
 def is_surplus(trial: optuna.trial.Trial, budget: int | None) -> bool:

@@ -18,8 +18,8 @@ from studies.distributed import Ranks, join_ranks, under_torchrun
 from studies.errors import Preempted, TrialFailure
 from studies.notes import flush_notes
 from studies.objective import Objective, follow
-from studies.runner import FINISHED, create_or_join, finished_count, run_worker
-from studies.storage import FINAL_FAIL_KEY, SearchStorage, open_storage
+from studies.runner import create_or_join, finished_count, run_worker, spends_budget
+from studies.storage import SearchStorage, open_storage
 
 
 def check_supported(config: StudyConfig) -> None:
@@ -152,7 +152,7 @@ def run_study(
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         line = trial_line(metric_names, trial)
         bar.write(line) if progress else write_line(line)
-        if trial.state in FINISHED or FINAL_FAIL_KEY in trial.system_attrs:
+        if spends_budget(trial):
             bar.update(1)
 
     try:

@@ -130,10 +130,35 @@ def check_url(url: str) -> None:
         )
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None: in memory)."""
+    path = url.removeprefix("sqlite:///").split("?")[0]
+    return None if path in ("sqlite://", "", ":memory:") else Path(path)
+
+
+def check_database_exists(url: str) -> None:
+    """A query never creates a database: a SQLite file that is not there is one clear line.
+
+    Opening it would create an empty database in the current directory (and then
+    report that it holds no studies), the usual mistake being a relative path run
+    from another directory than the search.
+    """
+    if not url.startswith("sqlite:"):
+        return
+    path = sqlite_file(url)
+    if path is None:
+        raise ValueError(f"storage {url} is an empty in-memory database; pass a file URL")
+    if not path.exists():
+        raise ValueError(
+            f"no database at {path.absolute()} (storage {url}); run this where the "
+            "search ran (relative paths are), or pass its config or --storage"
+        )
+
+
 def prepare_sqlite(url: str) -> None:
     """Create the file in WAL mode (a property of the file, kept for every later opening)."""
-    path = Path(url.removeprefix("sqlite:///"))
-    if str(path) in ("", ":memory:"):
+    path = sqlite_file(url)
+    if path is None:
         return
     if not path.parent.exists():
         raise ConnectionError(

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 SCRIPT = textwrap.dedent(
     """
@@ -90,14 +91,13 @@ def test_a_search_whose_every_trial_diverges_ends_with_one_line(
     assert again.returncode == 1 and again.stdout.count(" FAIL ") == 0, "the budget is spent"
 
 
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="needs a machine without a GPU: it asks for a missing one"
+)
 def test_an_accelerator_the_machine_lacks_is_one_line_before_any_trial(
     tmp_path: Path, write_config
 ) -> None:  # type: ignore[no-untyped-def]
     """Before: a 93-line Lightning traceback, a FAILed trial, and a rerun that did nothing."""
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
     path = write_config(n_trials=1, epochs=1)
     path.write_text(path.read_text() + '\n[hardware]\naccelerator = "gpu"\n')
     done = subprocess.run(

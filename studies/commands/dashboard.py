@@ -30,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     from studies._redact import redact
     from studies.artifacts import open_artifact_store
-    from studies.queries import check_database_exists
-    from studies.storage import open_storage
+    from studies.storage import check_database_exists, open_storage
 
     storage, _, config = locate_study(args)
     artifacts = args.artifacts or (config.study.artifacts if config else None)

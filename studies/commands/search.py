@@ -63,9 +63,10 @@ def every_trial_failed(study: optuna.Study) -> str | None:
     """One line when the study holds failed trials and no complete one: the config is wrong."""
     if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
         return None
+    from studies.runner import spends_budget
+
     failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-    final = [t for t in failed if t.system_attrs.get("final_failure")]
-    reasons = [t.user_attrs.get("fail_reason", "?") for t in final]
+    reasons = [t.user_attrs.get("fail_reason", "?") for t in failed if spends_budget(t)]
     if not reasons:
         return None
     common = max(set(reasons), key=reasons.count)
