@@ -30,7 +30,7 @@ import torch
 from lightning.pytorch.plugins.io import AsyncCheckpointIO, TorchCheckpointIO
 
 from studies.artifacts import MODEL_ATTR, ArtifactStore, download_to
-from studies.checkpoint_format import is_packed, pack, unpack
+from studies.checkpoint_format import Packer, is_packed, unpack
 
 
 def checkpoint_id(trial: optuna.trial.BaseTrial, slot: int) -> str:
@@ -78,10 +78,18 @@ class PackedAsyncCheckpointIO(AsyncCheckpointIO):
     """Lightning's AsyncCheckpointIO whose snapshot of an artifact target is packed.
 
     Lightning's own snapshot clones every tensor through `apply_to_collection` (and
-    drops the state_dict's ``_metadata`` on the way); `pack` copies one flat tensor per
-    dtype instead (see `studies.checkpoint_format` for what that saves). The writer
-    thread and its error handling stay Lightning's; other paths take Lightning's path.
+    drops the state_dict's ``_metadata`` on the way); a `Packer` copies them into one
+    flat tensor per dtype instead, reusing its buffers epoch after epoch (see
+    `studies.checkpoint_format` for what that saves). Epochs alternate between two
+    sets of buffers, and one set is refilled only after the write of two epochs ago
+    has finished with it. The writer thread and its error handling stay Lightning's;
+    other paths take Lightning's path.
     """
+
+    def __init__(self, checkpoint_io: Any = None) -> None:
+        super().__init__(checkpoint_io)
+        self._packer = Packer()
+        self._writes: dict[int, Future[None]] = {}
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
@@ -91,7 +99,11 @@ class PackedAsyncCheckpointIO(AsyncCheckpointIO):
             return
         self._ensure_setup()
         assert self._executor is not None
-        self._executor.submit(self._write, pack(checkpoint), path, storage_options)
+        slot = int(str(path).rsplit("@", 1)[1]) % 2  # the epoch's parity
+        if slot in self._writes:
+            self._writes[slot].result()  # long done: it was two epochs ago
+        snapshot = self._packer.pack(checkpoint, slot)
+        self._writes[slot] = self._executor.submit(self._write, snapshot, path, storage_options)
         if self._error:
             raise self._error
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lightning_modules import TrainConfig, TrainingRun, train_architecture
-from studies.checkpoint_format import FORMAT_KEY, is_packed, pack, unpack
+from studies.checkpoint_format import FORMAT_KEY, Packer, is_packed, pack, unpack
 from studies.checkpoints import ARTIFACT_SCHEME, PackedAsyncCheckpointIO, fetch_checkpoint
 
 
@@ -75,6 +75,34 @@ def test_the_snapshot_does_not_follow_the_model() -> None:
     assert restored["step"].item() == 3 and restored["empty"].numel() == 0 and restored["n"] == 1
 
 
+def test_a_packer_refills_its_buffers_and_every_snapshot_stays_true() -> None:
+    """Epochs alternate slots; a slot's buffers are reused while the shapes stay, and a
+    snapshot in the other slot is untouched by the refill."""
+    weight = torch.randn(4, 3, 3, 3).contiguous(memory_format=torch.channels_last)
+    column = torch.randn(3, 4).t()  # neither row-major nor channels_last
+    packer = Packer()
+    state = {"w": weight, "c": column, "step": torch.tensor(1), "epoch": 0}
+    first, before = packer.pack(state, slot=0), weight.clone()
+    weight.add_(1.0)
+    second = packer.pack({**state, "step": torch.tensor(2), "epoch": 1}, slot=1)
+    weight.add_(1.0)
+    third = packer.pack({**state, "step": torch.tensor(3), "epoch": 2}, slot=0)
+    assert all(third["data"][k] is first["data"][k] for k in first["data"]), "buffers reused"
+    assert_same(unpack(second), {"w": before + 1.0, "c": column, "step": torch.tensor(2),
+                                 "epoch": 1})  # fmt: skip
+    assert_same(unpack(third), {**state, "step": torch.tensor(3), "epoch": 2})
+    grown = packer.pack({"w": torch.ones(5, 3, 3, 3)}, slot=0)  # another shape: new buffers
+    assert_same(unpack(grown), {"w": torch.ones(5, 3, 3, 3)})
+    assert_same(unpack(second)["w"], before + 1.0)
+
+
+def test_a_lightning_checkpoint_packed_twice_into_one_slot_comes_back_exactly() -> None:
+    checkpoint = lightning_checkpoint("projection-s2-d8-w8")
+    packer = Packer()
+    packer.pack(checkpoint, slot=0)
+    assert_same(checkpoint, unpack(packer.pack(checkpoint, slot=0)))
+
+
 def test_another_format_version_is_refused_in_one_line() -> None:
     packed = pack({"w": torch.ones(2)})
     packed[FORMAT_KEY] = 99
@@ -122,3 +150,31 @@ def test_artifact_targets_are_packed_and_fetched_back_as_lightning_wrote_them(
     assert_same(checkpoint, torch.load(fetched, weights_only=True))
     plain = torch.load(tmp_path / "plain.ckpt", weights_only=True)  # Lightning's own async path
     assert not is_packed(plain) and plain["state_dict"].keys() == checkpoint["state_dict"].keys()
+
+
+def test_epochs_written_through_the_async_plugin_each_hold_their_own_state(
+    tmp_path: Path,
+) -> None:
+    """Three epochs, two buffer slots: epoch 2 refills epoch 0's buffers only after its
+    write, and each stored file holds the weights of its epoch."""
+    from studies.checkpoints import ArtifactStoreIO
+
+    class Trial:
+        def set_user_attr(self, key: str, value: Any) -> None:
+            pass
+
+    store = MemoryStore()
+    io_plugin = PackedAsyncCheckpointIO(ArtifactStoreIO(Trial(), store))  # type: ignore[arg-type]
+    weight = torch.zeros(8, 4, 3, 3).contiguous(memory_format=torch.channels_last)
+    for epoch in range(3):
+        weight.fill_(float(epoch))
+        io_plugin.save_checkpoint(
+            {"w": weight, "epoch": epoch}, f"{ARTIFACT_SCHEME}e{epoch}@{epoch}"
+        )
+    io_plugin.teardown()
+    for epoch in range(3):
+        saved = fetch_checkpoint(store, f"e{epoch}", tmp_path / f"e{epoch}.ckpt")
+        restored = torch.load(saved, weights_only=True)
+        assert restored["epoch"] == epoch and torch.equal(
+            restored["w"], torch.full_like(weight, epoch)
+        )
