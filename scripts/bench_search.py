@@ -39,7 +39,7 @@ import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 SPACE = {
     "shortcuts": ["none", "highway", "identity", "projection", "dense"],
@@ -73,6 +73,27 @@ def quiet(log_dir: str | None = None) -> None:
 # implementations alone; "defaults" gives each side what a user gets without choosing:
 # ours Hyperband (`pruner = "auto"`), the example's `MedianPruner()` with its defaults.
 OUR_PRUNER = {"matched": "median", "defaults": "auto"}
+# Samplers: "random" gives both sides RandomSampler(seed=0), so they propose the same
+# architectures; "defaults" gives each side its default TPE (ours multivariate with
+# constant_liar, the example's `TPESampler()`), both seeded, so the mix of networks each
+# side trains is its own and the comparison is of the whole default set-up. Optuna's
+# own benchmarks pair Hyperband with TPE and MedianPruner with random sampling.
+OUR_SAMPLER = {"random": "random", "defaults": "tpe"}
+
+
+class Choices(NamedTuple):
+    """The pruners and samplers a case compares (see OUR_PRUNER and OUR_SAMPLER)."""
+
+    pruning: str = "matched"
+    sampler: str = "random"
+
+
+def baseline_sampler(sampler: str) -> Any:
+    import optuna
+
+    if sampler == "defaults":
+        return optuna.samplers.TPESampler(seed=0)  # the example's default, seeded
+    return optuna.samplers.RandomSampler(seed=0)
 
 
 def baseline_pruner(pruning: str) -> Any:
@@ -83,12 +104,13 @@ def baseline_pruner(pruning: str) -> Any:
     return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)  # ours, "median"
 
 
-def our_config(storage: str, trials: int, epochs: int, artifacts: str, pruning: str) -> Any:
+def our_config(storage: str, trials: int, epochs: int, artifacts: str, choice: Choices) -> Any:
     from studies.config import StudyConfig
 
     return StudyConfig.from_dict({
-        "study": {"name": "bench", "storage": storage, "n_trials": trials, "sampler": "random",
-                  "pruner": OUR_PRUNER[pruning], "artifacts": artifacts, "seed": 0},
+        "study": {"name": "bench", "storage": storage, "n_trials": trials,
+                  "sampler": OUR_SAMPLER[choice.sampler], "pruner": OUR_PRUNER[choice.pruning],
+                  "artifacts": artifacts, "seed": 0},
         "space": SPACE,
         "training": {"epochs": epochs, "batch_size": 64, "lr": 0.05},
     })  # fmt: skip
@@ -168,7 +190,7 @@ def split_sizes(n: int) -> list[int]:
 
 
 def our_worker(
-    storage: str, trials: int, epochs: int, artifacts: str, workers: int, pruning: str
+    storage: str, trials: int, epochs: int, artifacts: str, workers: int, choice: Choices
 ) -> None:
     quiet(artifacts)
     share_cores(workers)
@@ -177,7 +199,7 @@ def our_worker(
     from studies.search import search
 
     try:
-        search(our_config(storage, trials, epochs, artifacts, pruning), progress=False)
+        search(our_config(storage, trials, epochs, artifacts, choice), progress=False)
     finally:
         write_timers()
     exit_now(0)  # how `shortcut-nas search` ends: without the interpreter's teardown
@@ -187,7 +209,7 @@ def our_worker(
 
 
 def baseline_worker(
-    storage: str, trials: int, epochs: int, artifacts: str, workers: int, pruning: str
+    storage: str, trials: int, epochs: int, artifacts: str, workers: int, choice: Choices
 ) -> None:
     quiet(artifacts)
     share_cores(workers)
@@ -264,8 +286,8 @@ def baseline_worker(
         return float(trainer.callback_metrics["val_acc"])
 
     study = optuna.load_study(
-        study_name="bench", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0),
-        pruner=baseline_pruner(pruning),
+        study_name="bench", storage=storage, sampler=baseline_sampler(choice.sampler),
+        pruner=baseline_pruner(choice.pruning),
     )  # fmt: skip
     # The same budget as ours: finished trials, pruned ones included.
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -281,7 +303,7 @@ def baseline_worker(
 
 
 def prepare(
-    kind: str, storage: str, trials: int, epochs: int, artifacts: str, pruning: str
+    kind: str, storage: str, trials: int, epochs: int, artifacts: str, choice: Choices
 ) -> None:
     """Create the study once before workers start (first-time table creation races)."""
     quiet()
@@ -291,25 +313,25 @@ def prepare(
         from studies.runner import create_or_join
         from studies.storage import open_storage
 
-        config = our_config(storage, trials, epochs, artifacts, pruning)
+        config = our_config(storage, trials, epochs, artifacts, choice)
         create_or_join(config, open_storage(storage))
     else:
         optuna.create_study(study_name="bench", storage=storage, direction="maximize")
 
 
 def run_case(
-    kind: str, storage: str, workers: int, trials: int, epochs: int, pruning: str
+    kind: str, storage: str, workers: int, trials: int, epochs: int, choice: Choices
 ) -> dict[str, Any]:
     import optuna
 
     artifacts = tempfile.mkdtemp(prefix="snas-bench-")
-    prepare(kind, storage, trials, epochs, artifacts, pruning)
+    prepare(kind, storage, trials, epochs, artifacts, choice)
     target = our_worker if kind == "ours" else baseline_worker
     ctx = mp.get_context("spawn")
     started_at = datetime.datetime.now()  # Optuna's trial datetimes are naive local time
     start = time.perf_counter()
     procs = [
-        ctx.Process(target=target, args=(storage, trials, epochs, artifacts, workers, pruning))
+        ctx.Process(target=target, args=(storage, trials, epochs, artifacts, workers, choice))
         for _ in range(workers)
     ]
     for p in procs:
@@ -336,7 +358,8 @@ def run_case(
     span = (last_complete - first_start).total_seconds() * workers
     complete = [t for t in done if t.state.name == "COMPLETE"]
     return {
-        "impl": kind, "pruning": pruning, "workers": workers, "trials": len(done),
+        "impl": kind, "pruning": choice.pruning, "sampler": choice.sampler, "workers": workers,
+        "trials": len(done),
         "pruned": len(done) - len(complete), "wall_s": round(wall, 2),
         # What the search found: the best final val_acc of a complete trial.
         "best_val_acc": round(max(t.value for t in complete), 4) if complete else None,
@@ -399,6 +422,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "side's own default (ours Hyperband, the example's MedianPruner())",
     )
     parser.add_argument(
+        "--sampler",
+        choices=sorted(OUR_SAMPLER),
+        default="random",
+        help="random: RandomSampler(seed=0) on both sides (the same proposals); defaults: "
+        "each side's own default TPE, seeded",
+    )
+    parser.add_argument(
         "--repeats", type=int, default=1,
         help="run each case this often, alternating which side goes first; the summary "
         "gives the ratio of the median wall times and the range of the per-run ratios",
@@ -415,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             row = {
                                 "storage": backend, "repeat": repeat,
                                 **run_case(kind, storage, workers, args.trials, args.epochs,
-                                           args.pruning),
+                                           Choices(args.pruning, args.sampler)),
                             }  # fmt: skip
                             print(json.dumps(row), flush=True)
                             rows.append(row)

@@ -8,6 +8,7 @@ so `export` and `dashboard` open a store without importing Lightning.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,28 @@ ArtifactStore = Any  # optuna's ArtifactStore protocol (read/write/remove)
 MODEL_ATTR = "model_artifact"  # user attribute: the trained weights' artifact id
 
 
-def open_artifact_store(location: str) -> ArtifactStore:
-    """A directory path or s3://bucket (credentials from the usual AWS variables)."""
+def open_artifact_store(location: str, writable: bool = False) -> ArtifactStore:
+    """A directory path or s3://bucket (credentials from the usual AWS variables).
+
+    `writable`: a search checks that it can write checkpoints there before any trial
+    starts (else each trial would fail at its first epoch's save); queries only read.
+    """
     if location.startswith("s3://"):
         bucket = location.removeprefix("s3://").split("/", 1)[0]
         if not bucket:
             raise ValueError(f"artifacts={location!r} names no bucket; use s3://BUCKET")
         return Boto3ArtifactStore(bucket)
     path = Path(location).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if writable and not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError("permission denied")
+    except OSError as error:  # checked here, not at the first trial's first checkpoint
+        reason = error.strerror or str(error)
+        raise ValueError(
+            f"[study] artifacts = {location!r} cannot be used as the checkpoint directory "
+            f"({reason.lower()}); choose a directory you can write to, or s3://BUCKET"
+        ) from None
     return FileSystemArtifactStore(str(path))
 
 

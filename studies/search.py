@@ -132,7 +132,7 @@ def run_study(
     """`search` once this process knows its rank (None: not under torchrun)."""
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         check_dataset(config)  # once per machine: it may download
-    objective = Objective(config, open_artifact_store(config.study.artifacts), ranks)
+    objective = Objective(config, open_artifact_store(config.study.artifacts, writable=True), ranks)
     freeze_startup_objects()
     if ranks is not None and not ranks.is_leader:
         follow(objective)

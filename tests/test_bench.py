@@ -19,13 +19,14 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_search.py"
 @pytest.mark.slow
 def test_bench_search_times_every_part_on_both_sides(tmp_path: Path) -> None:
     command = [sys.executable, str(SCRIPT), "--trials", "3", "--epochs", "2",
-               "--backends", "sqlite", "--workers", "1", "--pruning", "defaults"]  # fmt: skip
+               "--backends", "sqlite", "--workers", "1", "--pruning", "defaults",
+               "--sampler", "defaults"]  # fmt: skip
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = {row["impl"]: row for row in map(json.loads, done.stdout.splitlines()[:2])}
     assert set(rows) == {"ours", "baseline"}
     for row in rows.values():
-        assert row["trials"] == 3 and row["pruning"] == "defaults"
+        assert row["trials"] == 3 and row["pruning"] == row["sampler"] == "defaults"
         assert 0.0 < row["outside_training_share"] < 1.0
         assert row["pruning_callback_share"] > 0.0, "trial.report runs every epoch on both sides"
         assert row["epochs_trained"] >= 3 and row["best_val_acc"] is not None

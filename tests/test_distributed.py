@@ -10,6 +10,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 from optuna.trial import TrialState
 
 from studies.commands.launch import worker_slots
@@ -103,7 +104,9 @@ def slots(gpus: str | None, workers: int | None, devices: int) -> list[dict[str,
     return worker_slots(args, HardwareConfig(), devices)
 
 
-def test_launch_groups_gpus_by_devices_per_trial() -> None:
+def test_launch_groups_gpus_by_devices_per_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # any machine: grouping only
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert [s["CUDA_VISIBLE_DEVICES"] for s in slots("0,1,2,3", None, 2)] == ["0,1", "2,3"]
     assert [s["CUDA_VISIBLE_DEVICES"] for s in slots("0,1,2,3", None, 1)] == ["0", "1", "2", "3"]
     with pytest.raises(ValueError, match="do not split into groups of"):

@@ -301,13 +301,52 @@ def test_gpu_indices_that_are_not_numbers_are_one_line(write_config, capsys) -> 
     assert not (path.parent / "study.db").exists(), "refused before the study was made"
 
 
-def test_gpus_that_do_not_split_into_ddp_groups_are_refused(write_config, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_gpus_that_do_not_split_into_ddp_groups_are_refused(
+    write_config, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     path = write_config()
     path.write_text(path.read_text() + '\n[hardware]\ndevices = 2\naccelerator = "cpu"\n')
     assert main(["launch", str(path), "--gpus", "0,1,2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "groups of [hardware] devices=2" in err[0]
     assert not (path.parent / "study.db").exists(), "refused before the study was made"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_gpus_this_machine_lacks_are_one_line(write_config, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Before: `launch --gpus 0` without a GPU trained on the CPU without a word."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    path = write_config()
+    assert main(["launch", str(path), "--gpus", "0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "shortcut-nas: error: --gpus 0: no CUDA GPU is visible on this machine; leave the GPUs "
+        "out to run CPU workers ([hardware] workers, --workers)"
+    ]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert main(["launch", str(path), "--gpus", "0,3"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "shortcut-nas: error: --gpus 0,3: this machine has 2 GPU(s), indices 0-1"
+    ]
+    assert not (path.parent / "study.db").exists(), "refused before the study was made"
+
+
+def test_an_artifacts_path_that_cannot_be_a_directory_is_one_line(
+    write_config, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """Before: a bare OSError naming neither the setting nor the fix."""
+    (tmp_path / "taken").write_text("a file, not a directory")
+    path = write_config(artifacts=str(tmp_path / "taken" / "artifacts"))
+    for command in (["search", str(path), "--no-progress"], ["launch", str(path)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(
+            f"shortcut-nas: error: [study] artifacts = '{tmp_path / 'taken' / 'artifacts'}' "
+            "cannot be used as the checkpoint directory ("
+        ), err
+        assert err[0].endswith("choose a directory you can write to, or s3://BUCKET"), err
+    assert not (tmp_path / "study.db").exists(), "refused before the study was made"
 
 
 def test_dashboard_serves_the_study_on_localhost(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,7 @@ def worker_slots(args: argparse.Namespace, hardware: Any, devices: int = 1) -> l
     (0,1 and 2,3 for devices = 2); a worker's ranks share its CPU share.
     """
     gpus = parse_gpus(args.gpus) if args.gpus else list(hardware.gpus)
+    check_gpus_exist(gpus, "--gpus" if args.gpus else "[hardware] gpus")
     per_gpu = args.workers_per_gpu or hardware.workers_per_gpu
     if gpus:
         if len(gpus) % devices:
@@ -68,7 +69,28 @@ def parse_gpus(text: str) -> list[int]:
     return gpus
 
 
+def check_gpus_exist(gpus: list[int], source: str) -> None:
+    """Workers pinned to GPUs this machine lacks would train on the CPU without a word
+    (CUDA_VISIBLE_DEVICES=0 with no GPU leaves torch on the CPU): one line instead."""
+    if not gpus:
+        return
+    import torch
+
+    have = torch.cuda.device_count()
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None and have:
+        return  # indices then name physical GPUs the parent cannot count; trust them
+    listed = ",".join(map(str, gpus))
+    if have == 0:
+        raise ValueError(
+            f"{source} {listed}: no CUDA GPU is visible on this machine; leave the GPUs out "
+            "to run CPU workers ([hardware] workers, --workers)"
+        )
+    if max(gpus) >= have:
+        raise ValueError(f"{source} {listed}: this machine has {have} GPU(s), indices 0-{have - 1}")
+
+
 def run(args: argparse.Namespace) -> int:
+    from studies.artifacts import open_artifact_store
     from studies.commands.search import print_summary
     from studies.config import load_config
     from studies.runner import create_or_join
@@ -80,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     )
     slots = worker_slots(args, config.hardware, config.train.devices)  # bad --gpus: no study yet
     check_dataset(config)
+    open_artifact_store(config.study.artifacts, writable=True)  # a bad path: no study yet
     study = create_or_join(config, open_storage(config.study.storage))
     command = [sys.executable, "-m", "studies", "search", str(args.config), "--no-progress",
                "--no-summary", "--study-name", config.study.name]  # fmt: skip
