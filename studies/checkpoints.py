@@ -103,11 +103,18 @@ class PackedAsyncCheckpointIO(AsyncCheckpointIO):
         if slot in self._writes:
             self._writes[slot].result()  # long done: it was two epochs ago
         snapshot = self._packer.pack(checkpoint, slot)
-        self._writes[slot] = self._executor.submit(self._write, snapshot, path, storage_options)
+        self._writes[slot] = self._executor.submit(
+            self._write, snapshot, path, storage_options, checkpoint
+        )
         if self._error:
             raise self._error
 
-    def _write(self, snapshot: dict[str, Any], path: Any, storage_options: Any | None) -> None:
+    def _write(
+        self, snapshot: dict[str, Any], path: Any, storage_options: Any | None, dumped: Any
+    ) -> None:
+        """Write `snapshot`; `dumped` (Lightning's checkpoint dict) is only held, so that
+        the last reference to it goes here: freeing its few hundred detached tensors took
+        ~1.7 ms an epoch on the training thread, as long as the snapshot itself."""
         try:
             assert self.checkpoint_io is not None
             self.checkpoint_io.save_checkpoint(snapshot, path, storage_options)
