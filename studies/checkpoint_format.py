@@ -36,10 +36,12 @@ class Packer:
 
     Why: a trial's checkpoints have the same tensors epoch after epoch, so working out
     their layout and allocating the flat tensors once, then copying every tensor in
-    with one `torch._foreach_copy_`, halves the snapshot's time on the training
-    thread (~1.8 -> ~0.8 ms a digits epoch here; docs/benchmarks.md). `slot` keeps
+    with one `torch._foreach_copy_`, cuts the snapshot's time on the training thread
+    (1.4-2.1 -> 0.5-0.65 ms a digits epoch here; docs/benchmarks.md). `slot` keeps
     buffers apart: a snapshot's buffers must not be refilled while its writer still
     pickles them, so the caller alternates slots and waits for a slot's last write.
+    The price is memory: each slot holds one copy of the weights and optimizer state
+    on their device for the whole trial (DenseNet-BC-190: ~200 MB a slot).
     """
 
     def __init__(self) -> None:
