@@ -75,19 +75,25 @@ class _Buffers:
             places.append((name, sizes.get(name, 0), _dense_strides(shape, order)))
             sizes[name] = sizes.get(name, 0) + tensor.numel()
             kinds.setdefault(name, tensor)
-        self.data = {
-            name: torch.empty(size, dtype=kinds[name].dtype, device=kinds[name].device)
-            for name, size in sizes.items()
-        }
+        with torch.inference_mode(False):  # normal tensors, refillable outside inference mode
+            self.data = {
+                name: torch.empty(size, dtype=kinds[name].dtype, device=kinds[name].device)
+                for name, size in sizes.items()
+            }
         self.views = [
             torch.as_strided(self.data[name], tensor.shape, strides, offset)
             for (name, offset, strides), tensor in zip(places, tensors, strict=True)
         ]
+        # One copy call per flat tensor: a foreach op runs as one kernel only over tensors
+        # of one dtype on one device (a checkpoint mixes float32 weights with int64 counts).
+        self.groups: dict[str, list[int]] = {}
+        for index, (name, _, _) in enumerate(places):
+            self.groups.setdefault(name, []).append(index)
 
     @torch.no_grad()
     def fill(self, tensors: list[torch.Tensor]) -> None:
-        if tensors:
-            torch._foreach_copy_(self.views, tensors)
+        for indices in self.groups.values():
+            torch._foreach_copy_([self.views[i] for i in indices], [tensors[i] for i in indices])
 
 
 def _signature(tensors: list[torch.Tensor]) -> list[tuple[Any, ...]]:

@@ -82,8 +82,9 @@ class PackedAsyncCheckpointIO(AsyncCheckpointIO):
     flat tensor per dtype instead, reusing its buffers epoch after epoch (see
     `studies.checkpoint_format` for what that saves). Epochs alternate between two
     sets of buffers, and one set is refilled only after the write of two epochs ago
-    has finished with it. The writer thread and its error handling stay Lightning's;
-    other paths take Lightning's path.
+    has finished with it: a store slower than an epoch (S3, large nets) holds training
+    back rather than queueing snapshot after snapshot in memory. The writer thread and
+    its error handling stay Lightning's; other paths take Lightning's path.
     """
 
     def __init__(self, checkpoint_io: Any = None) -> None:
@@ -101,13 +102,22 @@ class PackedAsyncCheckpointIO(AsyncCheckpointIO):
         assert self._executor is not None
         slot = int(str(path).rsplit("@", 1)[1]) % 2  # the epoch's parity
         if slot in self._writes:
-            self._writes[slot].result()  # long done: it was two epochs ago
+            self._writes[slot].result()  # this slot's last write (two epochs ago, as a rule)
         snapshot = self._packer.pack(checkpoint, slot)
         self._writes[slot] = self._executor.submit(
             self._write, snapshot, path, storage_options, checkpoint
         )
         if self._error:
             raise self._error
+
+    def teardown(self) -> None:
+        """Wait for the writes (Lightning's), then let the buffers go with the trial: the
+        module and trainer keep this plugin alive until a full garbage collection."""
+        try:
+            super().teardown()
+        finally:
+            self._packer = Packer()
+            self._writes.clear()
 
     def _write(
         self, snapshot: dict[str, Any], path: Any, storage_options: Any | None, dumped: Any

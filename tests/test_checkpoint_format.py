@@ -155,26 +155,45 @@ def test_artifact_targets_are_packed_and_fetched_back_as_lightning_wrote_them(
 def test_epochs_written_through_the_async_plugin_each_hold_their_own_state(
     tmp_path: Path,
 ) -> None:
-    """Three epochs, two buffer slots: epoch 2 refills epoch 0's buffers only after its
-    write, and each stored file holds the weights of its epoch."""
+    """Three epochs, two buffer slots: epoch 2 refills epoch 0's buffers only after epoch
+    0's write is done, here a write held back until well after epoch 2 asked to save."""
+    import threading
+
     from studies.checkpoints import ArtifactStoreIO
 
     class Trial:
         def set_user_attr(self, key: str, value: Any) -> None:
             pass
 
-    store = MemoryStore()
+    class SlowStore(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = threading.Event()
+
+        def write(self, artifact_id: str, content_body: Any) -> None:
+            if artifact_id == "e0":
+                self.release.wait(timeout=30)
+            super().write(artifact_id, content_body)
+
+    store = SlowStore()
     io_plugin = PackedAsyncCheckpointIO(ArtifactStoreIO(Trial(), store))  # type: ignore[arg-type]
     weight = torch.zeros(8, 4, 3, 3).contiguous(memory_format=torch.channels_last)
+    threading.Timer(0.3, store.release.set).start()
     for epoch in range(3):
         weight.fill_(float(epoch))
-        io_plugin.save_checkpoint(
-            {"w": weight, "epoch": epoch}, f"{ARTIFACT_SCHEME}e{epoch}@{epoch}"
-        )
+        target = f"{ARTIFACT_SCHEME}e{epoch}@{epoch}"
+        io_plugin.save_checkpoint({"w": weight, "epoch": epoch}, target)
     io_plugin.teardown()
     for epoch in range(3):
         saved = fetch_checkpoint(store, f"e{epoch}", tmp_path / f"e{epoch}.ckpt")
         restored = torch.load(saved, weights_only=True)
-        assert restored["epoch"] == epoch and torch.equal(
-            restored["w"], torch.full_like(weight, epoch)
-        )
+        assert restored["epoch"] == epoch
+        assert torch.equal(restored["w"], torch.full_like(weight, epoch)), f"epoch {epoch}"
+
+
+def test_buffers_made_in_inference_mode_are_refilled_outside_it() -> None:
+    packer = Packer()
+    with torch.inference_mode():
+        packer.pack({"w": torch.ones(2, 2)}, slot=0)
+    restored = unpack(packer.pack({"w": torch.full((2, 2), 2.0)}, slot=0))
+    assert torch.equal(restored["w"], torch.full((2, 2), 2.0))
