@@ -23,7 +23,7 @@ from lightning_modules._config import DataConfig, TrainConfig
 from lightning_modules._gradients import GradientFlow
 from lightning_modules._module import ShortcutModule
 from lightning_modules.data import make_datamodule
-from search_space import count_macs, count_params, resolve_arch
+from search_space import count_params, resolve_arch
 
 
 @dataclass
@@ -96,7 +96,6 @@ def train_architecture(arch: str, run: TrainingRun | None = None) -> dict[str, A
         spec.to_str(), datamodule.input_shape, datamodule.num_classes, datamodule.task,
         run.train.to_dict(),
     )  # fmt: skip
-    cost = network_cost(module, datamodule.input_shape)
     history = EpochHistory()
     gradients = GradientFlow() if run.train.grad_diagnostics else None
     extra = [history] + ([gradients] if gradients else [])
@@ -106,14 +105,14 @@ def train_architecture(arch: str, run: TrainingRun | None = None) -> dict[str, A
         trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)
     except BaseException as error:  # pruned, pre-empted, failed: say how far it got
         error.partial_metrics = {  # type: ignore[attr-defined]
-            **describe(module, cost, run, trainer),
+            **describe(module, run, trainer),
             **history.summary(datamodule.task),
             "epochs": len(history.epochs),  # epochs that finished validation
             "train_seconds": round(time.perf_counter() - start, 4),
         }
         raise
     train_seconds = time.perf_counter() - start
-    metrics = describe(module, cost, run, trainer)
+    metrics = describe(module, run, trainer)
     metrics.update(history.summary(datamodule.task))
     metrics["train_seconds"] = round(train_seconds, 4)
     if gradients:
@@ -124,16 +123,7 @@ def train_architecture(arch: str, run: TrainingRun | None = None) -> dict[str, A
     return metrics
 
 
-def network_cost(module: ShortcutModule, input_shape: tuple[int, ...]) -> dict[str, int]:
-    """Parameters and MACs, counted before training: they do not change with it, and a
-    pass on one sample then runs alone (at fit end it shared the cores with the final
-    weights' upload thread: ~14 ms a trial there against ~3 ms here)."""
-    return {"params": count_params(module.model), "macs": count_macs(module.model, input_shape)}
-
-
-def describe(
-    module: ShortcutModule, cost: dict[str, int], run: TrainingRun, trainer: L.Trainer
-) -> dict[str, Any]:
+def describe(module: ShortcutModule, run: TrainingRun, trainer: L.Trainer) -> dict[str, Any]:
     """What was trained, on what, where."""
     spec = module.spec
     return {
@@ -141,7 +131,8 @@ def describe(
         "shortcut": spec.shortcut.value,
         "span": spec.span,
         "depth": spec.depth,
-        **cost,
+        "params": count_params(module.model),
+        "macs": module.count_macs(),
         "dataset": run.data.dataset,
         "epochs": int(trainer.current_epoch),
         "batch_size": run.train.batch_size,

@@ -35,10 +35,14 @@ def open_artifact_store(location: str, writable: bool = False) -> ArtifactStore:
         if writable and not os.access(path, os.W_OK | os.X_OK):
             raise PermissionError("permission denied")
     except OSError as error:  # checked here, not at the first trial's first checkpoint
-        reason = error.strerror or str(error)
+        reason = (error.strerror or str(error)).lower()
+        if not writable:
+            raise ValueError(
+                f"[study] artifacts = {location!r} cannot be opened ({reason})"
+            ) from None
         raise ValueError(
             f"[study] artifacts = {location!r} cannot be used as the checkpoint directory "
-            f"({reason.lower()}); choose a directory you can write to, or s3://BUCKET"
+            f"({reason}); choose a directory you can write to, or s3://BUCKET"
         ) from None
     return FileSystemArtifactStore(str(path))
 

@@ -130,9 +130,10 @@ def run_study(
     pruner: optuna.pruners.BasePruner | None,
 ) -> optuna.Study | None:
     """`search` once this process knows its rank (None: not under torchrun)."""
+    store = open_artifact_store(config.study.artifacts, writable=True)  # before any download
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         check_dataset(config)  # once per machine: it may download
-    objective = Objective(config, open_artifact_store(config.study.artifacts, writable=True), ranks)
+    objective = Objective(config, store, ranks)
     freeze_startup_objects()
     if ranks is not None and not ranks.is_leader:
         follow(objective)

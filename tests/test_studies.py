@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -321,13 +322,35 @@ def test_gpus_this_machine_lacks_are_one_line(write_config, capsys, monkeypatch)
     path = write_config()
     assert main(["launch", str(path), "--gpus", "0"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "shortcut-nas: error: --gpus 0: no CUDA GPU is visible on this machine; leave the GPUs "
-        "out to run CPU workers ([hardware] workers, --workers)"
+        "shortcut-nas: error: --gpus 0: no CUDA GPU is visible on this machine; leave out "
+        "--gpus to run CPU workers ([hardware] workers, --workers)"
     ]
+    path.write_text(path.read_text() + "\n[hardware]\ngpus = [0]\n")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # set, and NVML is not there to ask
+    assert main(["launch", str(path), "--workers", "2"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "shortcut-nas: error: [hardware] gpus = [0]: no CUDA GPU is visible on this machine; "
+        "remove [hardware] gpus to run CPU workers ([hardware] workers, --workers)"
+    ]
+    assert not (path.parent / "study.db").exists(), "refused before the study was made"
+
+
+def test_gpu_indices_past_the_machines_gpus_are_one_line(write_config, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Counted from the machine, also when CUDA_VISIBLE_DEVICES hides some of them (launch
+    replaces the variable for each worker with the physical indices)."""
+    path = write_config()
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert main(["launch", str(path), "--gpus", "0,3"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "shortcut-nas: error: --gpus 0,3: this machine has 2 GPU(s), indices 0-1"
+    ]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")  # this process sees one of the two
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "_raw_device_count_nvml", lambda: 2, raising=False)
+    assert main(["launch", str(path), "--gpus", "0,7"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "shortcut-nas: error: --gpus 0,7: this machine has 2 GPU(s), indices 0-1"
     ]
     assert not (path.parent / "study.db").exists(), "refused before the study was made"
 
@@ -347,6 +370,47 @@ def test_an_artifacts_path_that_cannot_be_a_directory_is_one_line(
         ), err
         assert err[0].endswith("choose a directory you can write to, or s3://BUCKET"), err
     assert not (tmp_path / "study.db").exists(), "refused before the study was made"
+
+
+def test_a_checkpoint_directory_the_search_cannot_write_is_one_line(
+    write_config, tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A directory that exists but is not writable (root passes permission checks here, so
+    os.access answers as it would for a user); queries still read such a store."""
+    import os
+
+    import studies.artifacts
+
+    path = write_config(n_trials=1, epochs=1)
+    search(load_config(path), progress=False)
+
+    class NoWriteAccess:  # the os module as studies.artifacts sees it, denying writes
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        @staticmethod
+        def access(*args: Any) -> bool:
+            return False
+
+    monkeypatch.setattr(studies.artifacts, "os", NoWriteAccess())
+    for command in (
+        ["search", str(path), "--no-progress", "--n-trials", "2"],
+        ["launch", str(path)],
+    ):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert (
+            len(err) == 1
+            and "cannot be used as the checkpoint directory (permission denied)" in err[0]
+        )
+    assert main(["export", str(path), "--output", str(tmp_path / "out")]) == 0, "reading works"
+    assert (
+        len(load_config(path).study.storage)
+        and optuna.load_study(study_name="tiny", storage=load_config(path).study.storage)
+        .trials[-1]
+        .number
+        == 0
+    ), "nothing was added to the study"
 
 
 def test_dashboard_serves_the_study_on_localhost(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from studies.commands._common import add_study_arguments, positive_int
@@ -43,7 +44,7 @@ def worker_slots(args: argparse.Namespace, hardware: Any, devices: int = 1) -> l
     (0,1 and 2,3 for devices = 2); a worker's ranks share its CPU share.
     """
     gpus = parse_gpus(args.gpus) if args.gpus else list(hardware.gpus)
-    check_gpus_exist(gpus, "--gpus" if args.gpus else "[hardware] gpus")
+    check_gpus_exist(gpus, f"--gpus {args.gpus}" if args.gpus else f"[hardware] gpus = {gpus}")
     per_gpu = args.workers_per_gpu or hardware.workers_per_gpu
     if gpus:
         if len(gpus) % devices:
@@ -71,22 +72,36 @@ def parse_gpus(text: str) -> list[int]:
 
 def check_gpus_exist(gpus: list[int], source: str) -> None:
     """Workers pinned to GPUs this machine lacks would train on the CPU without a word
-    (CUDA_VISIBLE_DEVICES=0 with no GPU leaves torch on the CPU): one line instead."""
-    if not gpus:
+    (CUDA_VISIBLE_DEVICES=7 with no GPU 7 leaves torch on the CPU): one line instead."""
+    have = physical_gpu_count()
+    if not gpus or have is None:
         return
-    import torch
-
-    have = torch.cuda.device_count()
-    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None and have:
-        return  # indices then name physical GPUs the parent cannot count; trust them
-    listed = ",".join(map(str, gpus))
+    fix = "leave out --gpus" if source.startswith("--") else "remove [hardware] gpus"
     if have == 0:
         raise ValueError(
-            f"{source} {listed}: no CUDA GPU is visible on this machine; leave the GPUs out "
-            "to run CPU workers ([hardware] workers, --workers)"
+            f"{source}: no CUDA GPU is visible on this machine; {fix} to run CPU workers "
+            "([hardware] workers, --workers)"
         )
     if max(gpus) >= have:
-        raise ValueError(f"{source} {listed}: this machine has {have} GPU(s), indices 0-{have - 1}")
+        raise ValueError(f"{source}: this machine has {have} GPU(s), indices 0-{have - 1}")
+
+
+def physical_gpu_count() -> int | None:
+    """GPUs on this machine whatever this process's CUDA_VISIBLE_DEVICES says: launch
+    replaces it for each worker with physical indices. None: cannot tell (no NVML)."""
+    import torch
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is None:
+        return torch.cuda.device_count()
+    try:  # NVML counts the machine's GPUs, ignoring the variable; -1 or OSError: no NVML
+        count = int(torch.cuda._raw_device_count_nvml())
+    except (AttributeError, OSError, RuntimeError):
+        count = -1
+    if count >= 0:
+        return count
+    if torch.cuda.is_available() or any(Path("/dev").glob("nvidia[0-9]*")):
+        return None  # GPUs there, but how many is unknown: trust the indices
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
         args.config, storage=args.storage, study_name=args.study_name, n_trials=args.n_trials
     )
     slots = worker_slots(args, config.hardware, config.train.devices)  # bad --gpus: no study yet
-    check_dataset(config)
     open_artifact_store(config.study.artifacts, writable=True)  # a bad path: no study yet
+    check_dataset(config)
     study = create_or_join(config, open_storage(config.study.storage))
     command = [sys.executable, "-m", "studies", "search", str(args.config), "--no-progress",
                "--no-summary", "--study-name", config.study.name]  # fmt: skip
