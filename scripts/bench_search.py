@@ -88,12 +88,14 @@ class Choices(NamedTuple):
     sampler: str = "random"
 
 
-def baseline_sampler(sampler: str) -> Any:
+def baseline_sampler(sampler: str, worker: int) -> Any:
+    """Seeded by the worker's index: two workers with one seed would propose the same
+    trials (ours get distinct seeds from `studies.runner.worker_seed`)."""
     import optuna
 
     if sampler == "defaults":
-        return optuna.samplers.TPESampler(seed=0)  # the example's default, seeded
-    return optuna.samplers.RandomSampler(seed=0)
+        return optuna.samplers.TPESampler(seed=worker)  # the example's default, seeded
+    return optuna.samplers.RandomSampler(seed=worker)
 
 
 def baseline_pruner(pruning: str) -> Any:
@@ -190,10 +192,17 @@ def split_sizes(n: int) -> list[int]:
 
 
 def our_worker(
-    storage: str, trials: int, epochs: int, artifacts: str, workers: int, choice: Choices
+    storage: str,
+    trials: int,
+    epochs: int,
+    artifacts: str,
+    workers: int,
+    choice: Choices,
+    worker: int = 0,
 ) -> None:
     quiet(artifacts)
     share_cores(workers)
+    os.environ["SHORTCUT_NAS_WORKER"] = str(worker)  # as `shortcut-nas launch` numbers them
     write_timers = timed(artifacts)
     from studies._exit import exit_now
     from studies.search import search
@@ -209,7 +218,13 @@ def our_worker(
 
 
 def baseline_worker(
-    storage: str, trials: int, epochs: int, artifacts: str, workers: int, choice: Choices
+    storage: str,
+    trials: int,
+    epochs: int,
+    artifacts: str,
+    workers: int,
+    choice: Choices,
+    worker: int = 0,
 ) -> None:
     quiet(artifacts)
     share_cores(workers)
@@ -286,7 +301,7 @@ def baseline_worker(
         return float(trainer.callback_metrics["val_acc"])
 
     study = optuna.load_study(
-        study_name="bench", storage=storage, sampler=baseline_sampler(choice.sampler),
+        study_name="bench", storage=storage, sampler=baseline_sampler(choice.sampler, worker),
         pruner=baseline_pruner(choice.pruning),
     )  # fmt: skip
     # The same budget as ours: finished trials, pruned ones included.
@@ -331,8 +346,10 @@ def run_case(
     started_at = datetime.datetime.now()  # Optuna's trial datetimes are naive local time
     start = time.perf_counter()
     procs = [
-        ctx.Process(target=target, args=(storage, trials, epochs, artifacts, workers, choice))
-        for _ in range(workers)
+        ctx.Process(
+            target=target, args=(storage, trials, epochs, artifacts, workers, choice, worker)
+        )
+        for worker in range(workers)
     ]
     for p in procs:
         p.start()
