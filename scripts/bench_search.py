@@ -88,6 +88,17 @@ class Choices(NamedTuple):
     sampler: str = "random"
 
 
+class Job(NamedTuple):
+    """One side of one case, as each of its worker processes receives it."""
+
+    storage: str
+    trials: int
+    epochs: int
+    artifacts: str  # also where workers leave their logs and timers
+    workers: int
+    choice: Choices
+
+
 def baseline_sampler(sampler: str, worker: int) -> Any:
     """Seeded by the worker's index: two workers with one seed would propose the same
     trials (ours get distinct seeds from `studies.runner.worker_seed`)."""
@@ -106,15 +117,15 @@ def baseline_pruner(pruning: str) -> Any:
     return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)  # ours, "median"
 
 
-def our_config(storage: str, trials: int, epochs: int, artifacts: str, choice: Choices) -> Any:
+def our_config(job: Job) -> Any:
     from studies.config import StudyConfig
 
     return StudyConfig.from_dict({
-        "study": {"name": "bench", "storage": storage, "n_trials": trials,
-                  "sampler": OUR_SAMPLER[choice.sampler], "pruner": OUR_PRUNER[choice.pruning],
-                  "artifacts": artifacts, "seed": 0},
+        "study": {"name": "bench", "storage": job.storage, "n_trials": job.trials,
+                  "sampler": OUR_SAMPLER[job.choice.sampler],
+                  "pruner": OUR_PRUNER[job.choice.pruning], "artifacts": job.artifacts, "seed": 0},
         "space": SPACE,
-        "training": {"epochs": epochs, "batch_size": 64, "lr": 0.05},
+        "training": {"epochs": job.epochs, "batch_size": 64, "lr": 0.05},
     })  # fmt: skip
 
 
@@ -191,24 +202,16 @@ def split_sizes(n: int) -> list[int]:
     return [n - test - val, val, test]
 
 
-def our_worker(
-    storage: str,
-    trials: int,
-    epochs: int,
-    artifacts: str,
-    workers: int,
-    choice: Choices,
-    worker: int = 0,
-) -> None:
-    quiet(artifacts)
-    share_cores(workers)
+def our_worker(job: Job, worker: int = 0) -> None:
+    quiet(job.artifacts)
+    share_cores(job.workers)
     os.environ["SHORTCUT_NAS_WORKER"] = str(worker)  # as `shortcut-nas launch` numbers them
-    write_timers = timed(artifacts)
+    write_timers = timed(job.artifacts)
     from studies._exit import exit_now
     from studies.search import search
 
     try:
-        search(our_config(storage, trials, epochs, artifacts, choice), progress=False)
+        search(our_config(job), progress=False)
     finally:
         write_timers()
     exit_now(0)  # how `shortcut-nas search` ends: without the interpreter's teardown
@@ -217,18 +220,10 @@ def our_worker(
 # -- the baseline, as optuna-examples/pytorch/pytorch_lightning_simple.py writes it ---------
 
 
-def baseline_worker(
-    storage: str,
-    trials: int,
-    epochs: int,
-    artifacts: str,
-    workers: int,
-    choice: Choices,
-    worker: int = 0,
-) -> None:
-    quiet(artifacts)
-    share_cores(workers)
-    write_timers = timed(artifacts, ("fit", "test", "pruning"))  # it has no checkpoints of ours
+def baseline_worker(job: Job, worker: int = 0) -> None:
+    quiet(job.artifacts)
+    share_cores(job.workers)
+    write_timers = timed(job.artifacts, ("fit", "test", "pruning"))  # it has no checkpoints of ours
     import lightning.pytorch as pl
     import optuna
     import torch
@@ -293,22 +288,23 @@ def baseline_worker(
         spec = suggest(trial, space)
         trial.set_user_attr("arch", spec.to_str())
         trainer = pl.Trainer(
-            logger=True, enable_checkpointing=False, max_epochs=epochs, accelerator="auto",
-            devices=1, default_root_dir=artifacts,
+            logger=True, enable_checkpointing=False, max_epochs=job.epochs, accelerator="auto",
+            devices=1, default_root_dir=job.artifacts,
             callbacks=[PyTorchLightningPruningCallback(trial, monitor="val_acc")],
         )  # fmt: skip
         trainer.fit(Net(spec.to_str()), datamodule=DataModule())
         return float(trainer.callback_metrics["val_acc"])
 
     study = optuna.load_study(
-        study_name="bench", storage=storage, sampler=baseline_sampler(choice.sampler, worker),
-        pruner=baseline_pruner(choice.pruning),
+        study_name="bench", storage=job.storage,
+        sampler=baseline_sampler(job.choice.sampler, worker),
+        pruner=baseline_pruner(job.choice.pruning),
     )  # fmt: skip
     # The same budget as ours: finished trials, pruned ones included.
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     try:
         study.optimize(
-            objective, callbacks=[optuna.study.MaxTrialsCallback(trials, states=finished)]
+            objective, callbacks=[optuna.study.MaxTrialsCallback(job.trials, states=finished)]
         )
     finally:
         write_timers()
@@ -317,9 +313,7 @@ def baseline_worker(
 # -- harness ---------------------------------------------------------------------------------
 
 
-def prepare(
-    kind: str, storage: str, trials: int, epochs: int, artifacts: str, choice: Choices
-) -> None:
+def prepare(kind: str, job: Job) -> None:
     """Create the study once before workers start (first-time table creation races)."""
     quiet()
     import optuna
@@ -328,10 +322,9 @@ def prepare(
         from studies.runner import create_or_join
         from studies.storage import open_storage
 
-        config = our_config(storage, trials, epochs, artifacts, choice)
-        create_or_join(config, open_storage(storage))
+        create_or_join(our_config(job), open_storage(job.storage))
     else:
-        optuna.create_study(study_name="bench", storage=storage, direction="maximize")
+        optuna.create_study(study_name="bench", storage=job.storage, direction="maximize")
 
 
 def run_case(
@@ -340,17 +333,13 @@ def run_case(
     import optuna
 
     artifacts = tempfile.mkdtemp(prefix="snas-bench-")
-    prepare(kind, storage, trials, epochs, artifacts, choice)
+    job = Job(storage, trials, epochs, artifacts, workers, choice)
+    prepare(kind, job)
     target = our_worker if kind == "ours" else baseline_worker
     ctx = mp.get_context("spawn")
     started_at = datetime.datetime.now()  # Optuna's trial datetimes are naive local time
     start = time.perf_counter()
-    procs = [
-        ctx.Process(
-            target=target, args=(storage, trials, epochs, artifacts, workers, choice, worker)
-        )
-        for worker in range(workers)
-    ]
+    procs = [ctx.Process(target=target, args=(job, worker)) for worker in range(workers)]
     for p in procs:
         p.start()
     for p in procs:

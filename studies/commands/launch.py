@@ -73,8 +73,10 @@ def parse_gpus(text: str) -> list[int]:
 def check_gpus_exist(gpus: list[int], source: str) -> None:
     """Workers pinned to GPUs this machine lacks would train on the CPU without a word
     (CUDA_VISIBLE_DEVICES=7 with no GPU 7 leaves torch on the CPU): one line instead."""
+    if not gpus:
+        return  # CPU workers: no CUDA or NVML query at all
     have = physical_gpu_count()
-    if not gpus or have is None:
+    if have is None:
         return
     fix = "leave out --gpus" if source.startswith("--") else "remove [hardware] gpus"
     if have == 0:
